@@ -1,0 +1,174 @@
+import type { Disposer } from './event.js';
+
+/** What a wrapped operation receives: the signal to honour and the attempt number (0 = first). */
+export interface ExecutionContext {
+  /** Aborted when the caller cancels or a policy (timeout, hedge) gives up on this attempt. */
+  readonly signal: AbortSignal;
+  /** 0 for the first call, 1 for the first retry or hedge, and so on. */
+  readonly attempt: number;
+}
+
+/** The outermost context of one `execute` call: the caller's signal, if any. */
+const ROOT = 0;
+/** Same signal as its parent, its own attempt number (retry). */
+const DELEGATE = 1;
+/** Can be aborted on its own (timeout, hedge) as well as through its parent. */
+const OWNER = 2;
+type Kind = typeof ROOT | typeof DELEGATE | typeof OWNER;
+
+const noop: Disposer = () => {};
+
+/**
+ * The per-execution state that policies pass down the chain. The signal is built lazily: an
+ * operation that never reads `ctx.signal` costs no AbortController, which on Node 20 is the single
+ * most expensive thing a timeout policy could do per call.
+ *
+ * @internal
+ */
+export class Context implements ExecutionContext {
+  attempt: number;
+  readonly parent: Context | null;
+  readonly kind: Kind;
+  /** Root: the caller's signal. */
+  readonly caller: AbortSignal | undefined;
+  /** Owner: set once it was aborted on its own. */
+  selfAborted = false;
+  selfReason: unknown = undefined;
+  controller: AbortController | null = null;
+  unlink: Disposer | null = null;
+  /** Used by a timeout policy's deadline queue: when this attempt times out, and whether it ended. */
+  deadline = 0;
+  settled = false;
+  /** Aggressive timeout: rejects the caller's promise at the deadline. */
+  onDeadline: ((reason: unknown) => void) | null = null;
+
+  private constructor(
+    kind: Kind,
+    parent: Context | null,
+    caller: AbortSignal | undefined,
+    attempt: number,
+  ) {
+    this.kind = kind;
+    this.parent = parent;
+    this.caller = caller;
+    this.attempt = attempt;
+  }
+
+  /** The context of a new `execute` call. */
+  static root(signal: AbortSignal | undefined): Context {
+    return new Context(ROOT, null, signal, 0);
+  }
+
+  /** A context with its own attempt counter that shares the parent's cancellation. */
+  static delegate(parent: Context): Context {
+    return new Context(DELEGATE, parent, undefined, parent.attempt);
+  }
+
+  /** A context that can be aborted on its own; call {@link Context.release} when done with it. */
+  static owner(parent: Context, attempt = parent.attempt): Context {
+    return new Context(OWNER, parent, undefined, attempt);
+  }
+
+  get signal(): AbortSignal {
+    switch (this.kind) {
+      case DELEGATE:
+        return this.parent!.signal;
+      case ROOT:
+        if (this.caller) return this.caller;
+        this.controller ??= new AbortController();
+        return this.controller.signal;
+      default:
+        return this.ownSignal();
+    }
+  }
+
+  /** True when this context, or any context above it, has been cancelled. */
+  get aborted(): boolean {
+    switch (this.kind) {
+      case ROOT:
+        return this.caller?.aborted === true;
+      case DELEGATE:
+        return this.parent!.aborted;
+      default:
+        return this.selfAborted || this.parent!.aborted;
+    }
+  }
+
+  /** The reason of the cancellation that {@link Context.aborted} reports. */
+  get reason(): unknown {
+    switch (this.kind) {
+      case ROOT:
+        return this.caller?.reason;
+      case DELEGATE:
+        return this.parent!.reason;
+      default:
+        return this.selfAborted ? this.selfReason : this.parent!.reason;
+    }
+  }
+
+  /** True when the caller (above this context's own abort) has cancelled. */
+  get parentAborted(): boolean {
+    return this.parent ? this.parent.aborted : this.aborted;
+  }
+
+  /** True when something can ever abort this context. */
+  get mayAbort(): boolean {
+    switch (this.kind) {
+      case ROOT:
+        return this.caller !== undefined;
+      case DELEGATE:
+        return this.parent!.mayAbort;
+      default:
+        return true;
+    }
+  }
+
+  /** Aborts an owner context (no-op for others, or when already aborted). */
+  abort(reason: unknown): void {
+    if (this.kind !== OWNER || this.selfAborted) return;
+    this.selfAborted = true;
+    this.selfReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /**
+   * Runs `listener` once when this context is aborted. Returns a disposer that removes it; both
+   * are no-ops when nothing can abort the context.
+   */
+  onAbort(listener: () => void): Disposer {
+    if (!this.mayAbort) return noop;
+    const signal = this.signal;
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  }
+
+  /** Drops this owner context's listener on its parent signal so long-lived signals stay clean. */
+  release(): void {
+    if (this.unlink) {
+      this.unlink();
+      this.unlink = null;
+    }
+  }
+
+  private ownSignal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const controller = new AbortController();
+    this.controller = controller;
+    if (this.selfAborted) {
+      controller.abort(this.selfReason);
+      return controller.signal;
+    }
+    const parent = this.parent!;
+    if (parent.mayAbort) {
+      const upstream = parent.signal;
+      if (upstream.aborted) {
+        controller.abort(upstream.reason);
+      } else {
+        const forward = () => controller.abort(upstream.reason);
+        upstream.addEventListener('abort', forward, { once: true });
+        this.unlink = () => upstream.removeEventListener('abort', forward);
+      }
+    }
+    return controller.signal;
+  }
+}

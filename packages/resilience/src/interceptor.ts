@@ -1,0 +1,127 @@
+import { Context } from './context.js';
+import { type Link, type Operation, PolicyBase, RUN, runNext } from './policy.js';
+
+/**
+ * Policies whose work fits around one call with no waiting of their own (circuit breaker,
+ * cooperative timeout) are interceptors: a synchronous `enter` before the call and `exit` after.
+ * `wrap` fuses neighbouring interceptors into one {@link Segment}, and policies that await anyway
+ * (retry, bulkhead, fallback) run a segment inline around their own `await`. A composed
+ * retry + breaker + timeout therefore costs one async frame per call instead of three, which is
+ * most of the difference between 1.5x and 4x a bare `await fn()` on Node 20.
+ *
+ * @internal
+ */
+export abstract class InterceptorPolicy<Alt = never> extends PolicyBase<Alt> {
+  /**
+   * Admits the call or throws (e.g. `BrokenCircuitError`). Returns a token handed back to
+   * {@link InterceptorPolicy.exit}; a token that is a {@link Context} replaces the context seen by
+   * everything inside.
+   */
+  abstract enter(ctx: Context): unknown;
+  /** Records the outcome of a call that `enter` admitted. Must not throw. */
+  abstract exit(token: unknown, ok: boolean, outcome: unknown, ctx: Context): void;
+
+  [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt> {
+    return drive(fn, ctx, next, [this]) as Promise<T | Alt>;
+  }
+}
+
+/** @internal The state of one call through a segment. */
+export interface Frame {
+  /** The context for whatever runs inside the segment. */
+  ctx: Context;
+  /** The outer context each interceptor entered with. */
+  readonly outer: Context[];
+  readonly tokens: unknown[];
+}
+
+/** @internal Enters every interceptor, outermost first; on refusal, exits those already entered. */
+export function enterAll(list: readonly InterceptorPolicy<unknown>[], ctx: Context): Frame {
+  const n = list.length;
+  const frame: Frame = { ctx, outer: new Array(n), tokens: new Array(n) };
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      frame.outer[i] = frame.ctx;
+      const token = list[i]!.enter(frame.ctx);
+      frame.tokens[i] = token;
+      if (token instanceof Context) frame.ctx = token;
+    }
+  } catch (err) {
+    exitAll(list, frame, false, err, i);
+    throw err;
+  }
+  return frame;
+}
+
+/** @internal Exits the first `count` interceptors, innermost first. */
+export function exitAll(
+  list: readonly InterceptorPolicy<unknown>[],
+  frame: Frame,
+  ok: boolean,
+  outcome: unknown,
+  count = list.length,
+): void {
+  for (let i = count - 1; i >= 0; i--) {
+    list[i]!.exit(frame.tokens[i], ok, outcome, frame.outer[i]!);
+  }
+}
+
+/** @internal Runs a segment on its own: one async frame around the inner call. */
+async function drive<T>(
+  fn: Operation<T>,
+  ctx: Context,
+  next: Link | null,
+  list: readonly InterceptorPolicy<unknown>[],
+): Promise<T> {
+  const frame = enterAll(list, ctx);
+  let value: T;
+  try {
+    value = await runNext(fn, frame.ctx, next);
+  } catch (err) {
+    exitAll(list, frame, false, err);
+    throw err;
+  }
+  exitAll(list, frame, true, value);
+  return value;
+}
+
+/** @internal Neighbouring interceptors fused by `wrap`. */
+export class Segment extends PolicyBase<unknown> {
+  readonly list: readonly InterceptorPolicy<unknown>[];
+  constructor(list: readonly InterceptorPolicy<unknown>[]) {
+    super();
+    this.list = list;
+  }
+  [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
+    return drive(fn, ctx, next, this.list);
+  }
+}
+
+/** @internal The interceptors a host can run inline when `next` is a segment, else null. */
+export function segmentOf(next: Link | null): readonly InterceptorPolicy<unknown>[] | null {
+  if (next === null) return null;
+  const p = next.policy;
+  if (p instanceof Segment) return p.list;
+  if (p instanceof InterceptorPolicy) return [p];
+  return null;
+}
+
+/*
+ * The host pattern (retry, bulkhead, fallback): run a segment inline around the host's own await.
+ *
+ *   const list = segmentOf(next);
+ *   const inner = list === null ? next : next!.next;
+ *   let frame: Frame | null = null;
+ *   try {
+ *     if (list !== null) frame = enterAll(list, ctx);   // a refusal throws, already exited
+ *     const value = await runNext(fn, frame === null ? ctx : frame.ctx, inner);
+ *     if (frame !== null) exitAll(list!, frame, true, value);
+ *     return value;
+ *   } catch (err) {
+ *     if (frame !== null) exitAll(list!, frame, false, err);
+ *     ...
+ *   }
+ *
+ * Exits never throw, so the catch cannot exit a frame twice.
+ */

@@ -1,0 +1,62 @@
+import { Context, type ExecutionContext } from './context.js';
+
+/** The function a policy protects. It may return a value or a promise. */
+export type Operation<T> = (context: ExecutionContext) => T | PromiseLike<T>;
+
+/** @internal The method through which composed policies call each other without closures. */
+export const RUN: unique symbol = Symbol('nines.run');
+
+/** @internal One step of a composed chain. */
+export interface Link {
+  readonly policy: PolicyBase<unknown>;
+  readonly next: Link | null;
+}
+
+/**
+ * A resilience policy. `Alt` is the extra type a policy may resolve with instead of the
+ * operation's own (a fallback's value); it is `never` for every other policy.
+ *
+ * @example
+ * const result = await policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export interface Policy<Alt = never> {
+  /**
+   * Runs `operation` under this policy. `signal` cancels the whole execution, including waits
+   * between retries and places in a bulkhead queue.
+   */
+  execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt>;
+}
+
+/** @internal Calls the next policy in the chain, or the operation itself at the end. */
+export function runNext<T>(fn: Operation<T>, ctx: Context, next: Link | null): T | PromiseLike<T> {
+  return next === null ? fn(ctx) : (next.policy[RUN](fn, ctx, next.next) as Promise<T>);
+}
+
+/** @internal Shared `execute` with argument checks; subclasses implement {@link RUN}. */
+export abstract class PolicyBase<Alt = never> implements Policy<Alt> {
+  execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt> {
+    if (typeof operation !== 'function') {
+      return Promise.reject(
+        new TypeError(`execute: operation must be a function, got ${describe(operation)}`),
+      );
+    }
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(
+        new TypeError(`execute: signal must be an AbortSignal, got ${describe(signal)}`),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return this[RUN](operation, Context.root(signal), null);
+  }
+
+  abstract [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt>;
+}
+
+/** @internal Names a value's type for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}

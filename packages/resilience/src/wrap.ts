@@ -1,0 +1,84 @@
+import type { Context } from './context.js';
+import { InterceptorPolicy, Segment } from './interceptor.js';
+import { describe, type Link, type Operation, type Policy, PolicyBase, RUN } from './policy.js';
+
+/** The `Alt` type of a policy: what it may resolve with besides the operation's own value. */
+export type AltOf<P> = P extends Policy<infer A> ? A : never;
+
+/** A composition of policies made by {@link wrap}. */
+export interface WrappedPolicy<Alt> extends Policy<Alt> {
+  /** The composed policies, outermost first (nested wraps are flattened). */
+  readonly policies: readonly Policy<unknown>[];
+}
+
+class Wrapped<Alt> extends PolicyBase<Alt> implements WrappedPolicy<Alt> {
+  readonly policies: readonly PolicyBase<unknown>[];
+  readonly #head: PolicyBase<unknown>;
+  readonly #chain: Link | null;
+  readonly #steps: readonly PolicyBase<unknown>[];
+
+  constructor(policies: PolicyBase<unknown>[]) {
+    super();
+    this.policies = Object.freeze(policies);
+    const steps = fuse(policies);
+    this.#steps = steps;
+    this.#head = steps[0]!;
+    let chain: Link | null = null;
+    for (let i = steps.length - 1; i >= 1; i--) chain = { policy: steps[i]!, next: chain };
+    this.#chain = chain;
+  }
+
+  [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt> {
+    let chain = this.#chain;
+    if (next !== null) {
+      // Only when this composition sits inside another chain (e.g. under a hedge): append it.
+      chain = next;
+      for (let i = this.#steps.length - 1; i >= 1; i--) {
+        chain = { policy: this.#steps[i]!, next: chain };
+      }
+    }
+    return this.#head[RUN](fn, ctx, chain) as Promise<T | Alt>;
+  }
+}
+
+/** Merges each run of neighbouring interceptors into one segment (one async frame per call). */
+function fuse(policies: readonly PolicyBase<unknown>[]): PolicyBase<unknown>[] {
+  const steps: PolicyBase<unknown>[] = [];
+  let run: InterceptorPolicy<unknown>[] = [];
+  const flush = () => {
+    if (run.length === 1) steps.push(run[0]!);
+    else if (run.length > 1) steps.push(new Segment(run));
+    run = [];
+  };
+  for (const p of policies) {
+    if (p instanceof InterceptorPolicy) run.push(p);
+    else {
+      flush();
+      steps.push(p);
+    }
+  }
+  flush();
+  return steps;
+}
+
+/**
+ * Composes policies, outermost first: `wrap(retry, breaker, timeout)` retries calls that go
+ * through the breaker, each attempt under the timeout. The result is itself a policy and keeps the
+ * fallback types of its parts.
+ *
+ * @example
+ * const policy = wrap(retry({ maxRetries: 3 }), circuitBreaker(), timeout(2_000));
+ * await policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export function wrap<const P extends readonly Policy<unknown>[]>(
+  ...policies: P
+): WrappedPolicy<AltOf<P[number]>> {
+  if (policies.length === 0) throw new TypeError('wrap: at least one policy is required');
+  const flat: PolicyBase<unknown>[] = [];
+  policies.forEach((p, i) => {
+    if (p instanceof Wrapped) flat.push(...(p.policies as PolicyBase<unknown>[]));
+    else if (p instanceof PolicyBase) flat.push(p);
+    else throw new TypeError(`wrap: argument ${i + 1} is not a nines policy, got ${describe(p)}`);
+  });
+  return new Wrapped<AltOf<P[number]>>(flat);
+}
