@@ -1,3 +1,4 @@
+import { TimeoutError } from './errors.js';
 import type { Disposer } from './event.js';
 
 /** What a wrapped operation receives: the signal to honour and the attempt number (0 = first). */
@@ -39,6 +40,11 @@ export class Context implements ExecutionContext {
   /** Used by a timeout policy's deadline queue: when this attempt times out, and whether it ended. */
   deadline = 0;
   settled = false;
+  /**
+   * Set by a policy inside (a breaker that just opened, an isolation) to tell the hosts outside
+   * that another attempt would be refused now, so a retry stops at once instead of sleeping first.
+   */
+  refusal: unknown = undefined;
   /** Aggressive timeout: rejects the caller's promise at the deadline. */
   onDeadline: ((reason: unknown) => void) | null = null;
 
@@ -109,6 +115,20 @@ export class Context implements ExecutionContext {
   /** True when the caller (above this context's own abort) has cancelled. */
   get parentAborted(): boolean {
     return this.parent ? this.parent.aborted : this.aborted;
+  }
+
+  /**
+   * True when the call was cancelled by the caller or by a policy giving up on it (a hedge that
+   * found a winner), as opposed to timing out. Errors after a cancellation are neutral for a
+   * breaker: the dependency did nothing wrong.
+   */
+  get cancelled(): boolean {
+    return this.aborted && !(this.reason instanceof TimeoutError);
+  }
+
+  /** Marks this context and every context above it as refused (see {@link Context.refusal}). */
+  refuse(error: unknown): void {
+    for (let c: Context | null = this; c !== null; c = c.parent) c.refusal = error;
   }
 
   /** True when something can ever abort this context. */
