@@ -9,7 +9,7 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { Disposer, Event } from './event.js';
-export type { Operation, Policy } from './policy.js';
+export type { AltOf, Operation, Policy } from './policy.js';
 export {
   type TimeoutEvent,
   type TimeoutOptions,
@@ -17,4 +17,4 @@ export {
   type TimeoutStrategy,
   timeout,
 } from './timeout.js';
-export { type AltOf, type WrappedPolicy, wrap } from './wrap.js';
+export { type WrappedPolicy, wrap } from './wrap.js';

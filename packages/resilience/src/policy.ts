@@ -12,6 +12,9 @@ export interface Link {
   readonly next: Link | null;
 }
 
+/** Type-only key: carries a policy's `Alt` type through compositions. Never set at run time. */
+declare const altType: unique symbol;
+
 /**
  * A resilience policy. `Alt` is the extra type a policy may resolve with instead of the
  * operation's own (a fallback's value); it is `never` for every other policy.
@@ -20,12 +23,17 @@ export interface Link {
  * const result = await policy.execute(({ signal }) => fetch(url, { signal }));
  */
 export interface Policy<Alt = never> {
+  /** Type-only: the extra result type (see {@link AltOf}). */
+  readonly [altType]: Alt;
   /**
    * Runs `operation` under this policy. `signal` cancels the whole execution, including waits
    * between retries and places in a bulkhead queue.
    */
   execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt>;
 }
+
+/** The `Alt` type of a policy: what it may resolve with besides the operation's own value. */
+export type AltOf<P> = P extends { readonly [altType]: infer A } ? A : never;
 
 /** @internal Calls the next policy in the chain, or the operation itself at the end. */
 export function runNext<T>(fn: Operation<T>, ctx: Context, next: Link | null): T | PromiseLike<T> {
@@ -34,6 +42,8 @@ export function runNext<T>(fn: Operation<T>, ctx: Context, next: Link | null): T
 
 /** @internal Shared `execute` with argument checks; subclasses implement {@link RUN}. */
 export abstract class PolicyBase<Alt = never> implements Policy<Alt> {
+  declare readonly [altType]: Alt;
+
   execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt> {
     if (typeof operation !== 'function') {
       return Promise.reject(

@@ -1,9 +1,14 @@
 import type { Context } from './context.js';
 import { InterceptorPolicy, Segment } from './interceptor.js';
-import { describe, type Link, type Operation, type Policy, PolicyBase, RUN } from './policy.js';
-
-/** The `Alt` type of a policy: what it may resolve with besides the operation's own value. */
-export type AltOf<P> = P extends Policy<infer A> ? A : never;
+import {
+  type AltOf,
+  describe,
+  type Link,
+  type Operation,
+  type Policy,
+  PolicyBase,
+  RUN,
+} from './policy.js';
 
 /** A composition of policies made by {@link wrap}. */
 export interface WrappedPolicy<Alt> extends Policy<Alt> {
