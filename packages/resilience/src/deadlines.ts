@@ -1,6 +1,14 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { Context } from './context.js';
 
+/** @internal Anything a {@link DeadlineQueue} can track (a timeout's context, a hedge's attempt). */
+export interface Tracked {
+  /** Set by {@link DeadlineQueue.track}. */
+  deadline: number;
+  /** Set by {@link DeadlineQueue.settle}; must start `false`. */
+  settled: boolean;
+}
+
 interface Refable {
   ref?: () => unknown;
   unref?: () => unknown;
@@ -14,17 +22,18 @@ interface Refable {
  *
  * @internal
  */
-export class DeadlineQueue {
+export class DeadlineQueue<T extends Tracked = Context> {
   readonly #clock: Clock;
   readonly #ms: number;
-  readonly #expire: (ctx: Context) => void;
-  #queue: Context[] = [];
+  readonly #expire: (ctx: T) => void;
+  #queue: Array<T | undefined> = [];
   #head = 0;
+  #tail = 0;
   #live = 0;
   #timer: TimerHandle | undefined = undefined;
   readonly #fire = () => this.#onTimer();
 
-  constructor(clock: Clock, ms: number, expire: (ctx: Context) => void) {
+  constructor(clock: Clock, ms: number, expire: (ctx: T) => void) {
     this.#clock = clock;
     this.#ms = ms;
     this.#expire = expire;
@@ -36,9 +45,9 @@ export class DeadlineQueue {
   }
 
   /** Starts tracking `ctx`; it expires `ms` from now unless {@link DeadlineQueue.settle}d first. */
-  track(ctx: Context): void {
+  track(ctx: T): void {
     ctx.deadline = this.#clock.now() + this.#ms;
-    this.#queue.push(ctx);
+    this.#queue[this.#tail++] = ctx;
     if (this.#live++ === 0) {
       if (this.#timer === undefined) this.#arm(this.#ms);
       // The shared timer keeps the process alive only while some call is in flight.
@@ -47,14 +56,17 @@ export class DeadlineQueue {
   }
 
   /** Marks `ctx` as finished. Idempotent. */
-  settle(ctx: Context): void {
+  settle(ctx: T): void {
     if (ctx.settled) return;
     ctx.settled = true;
     if (--this.#live === 0) {
       (this.#timer as Refable | undefined)?.unref?.();
-      // Nothing live: drop the settled entries at once so the queue never grows while idle.
-      this.#queue.length = 0;
+      // Nothing live: every entry is settled. Drop them so the queue never grows and holds no
+      // context while idle (nulling slots is cheaper than truncating the array on every call).
+      const q = this.#queue;
+      for (let i = this.#head; i < this.#tail; i++) q[i] = undefined;
       this.#head = 0;
+      this.#tail = 0;
     }
   }
 
@@ -65,30 +77,31 @@ export class DeadlineQueue {
   #onTimer(): void {
     this.#timer = undefined;
     const now = this.#clock.now();
-    const q = this.#queue;
-    while (this.#head < q.length) {
-      const ctx = q[this.#head]!;
+    while (this.#head < this.#tail) {
+      const ctx = this.#queue[this.#head]!;
       if (ctx.settled) {
-        this.#head++;
+        this.#queue[this.#head++] = undefined;
         continue;
       }
       // Timers may fire a fraction of a millisecond before the deadline on the monotonic scale.
       if (ctx.deadline - now >= 1) break;
-      this.#head++;
+      this.#queue[this.#head++] = undefined;
       this.settle(ctx);
       this.#expire(ctx);
     }
-    if (this.#head >= q.length) {
-      q.length = 0;
+    if (this.#head >= this.#tail) {
       this.#head = 0;
-    } else {
-      if (this.#head > 1024 && this.#head * 2 > q.length) {
-        this.#queue = q.slice(this.#head);
-        this.#head = 0;
-      }
-      // An abort listener may have started a call (and armed a timer) while we expired others.
-      if (this.#timer === undefined)
-        this.#arm(Math.max(1, this.#queue[this.#head]!.deadline - now));
+      this.#tail = 0;
+      return;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#tail) {
+      this.#queue = this.#queue.slice(this.#head, this.#tail);
+      this.#tail -= this.#head;
+      this.#head = 0;
+    }
+    // An abort listener may have started a call (and armed a timer) while we expired others.
+    if (this.#timer === undefined) {
+      this.#arm(Math.max(1, this.#queue[this.#head]!.deadline - now));
     }
   }
 }

@@ -22,30 +22,35 @@ export abstract class InterceptorPolicy<Alt = never> extends PolicyBase<Alt> {
   abstract exit(token: unknown, ok: boolean, outcome: unknown, ctx: Context): void;
 
   [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt> {
-    return drive(fn, ctx, next, [this]) as Promise<T | Alt>;
+    return driveOne(fn, ctx, next, this) as Promise<T | Alt>;
   }
 }
 
-/** @internal The state of one call through a segment. */
-export interface Frame {
-  /** The context for whatever runs inside the segment. */
-  ctx: Context;
-  /** The outer context each interceptor entered with. */
-  readonly outer: Context[];
-  readonly tokens: unknown[];
+/**
+ * @internal The state of one call through a segment, in one flat array (one allocation per call):
+ * `[innerCtx, outer0, token0, outer1, token1, ...]`, where `outer_i` is the context interceptor
+ * `i` entered with and `innerCtx` the context for whatever runs inside the segment.
+ */
+export type Frame = unknown[];
+
+/** @internal The context for the inside of a segment. */
+export function innerContext(frame: Frame): Context {
+  return frame[0] as Context;
 }
 
 /** @internal Enters every interceptor, outermost first; on refusal, exits those already entered. */
 export function enterAll(list: readonly InterceptorPolicy<unknown>[], ctx: Context): Frame {
   const n = list.length;
-  const frame: Frame = { ctx, outer: new Array(n), tokens: new Array(n) };
+  const frame: Frame = new Array(1 + 2 * n);
+  frame[0] = ctx;
   let i = 0;
   try {
     for (; i < n; i++) {
-      frame.outer[i] = frame.ctx;
-      const token = list[i]!.enter(frame.ctx);
-      frame.tokens[i] = token;
-      if (token instanceof Context) frame.ctx = token;
+      const outer = frame[0] as Context;
+      frame[1 + 2 * i] = outer;
+      const token = list[i]!.enter(outer);
+      frame[2 + 2 * i] = token;
+      if (token instanceof Context) frame[0] = token;
     }
   } catch (err) {
     exitAll(list, frame, false, err, i);
@@ -63,8 +68,27 @@ export function exitAll(
   count = list.length,
 ): void {
   for (let i = count - 1; i >= 0; i--) {
-    list[i]!.exit(frame.tokens[i], ok, outcome, frame.outer[i]!);
+    list[i]!.exit(frame[2 + 2 * i], ok, outcome, frame[1 + 2 * i] as Context);
   }
+}
+
+/** @internal Runs one interceptor on its own: one async frame, no allocation of its own. */
+async function driveOne<T>(
+  fn: Operation<T>,
+  ctx: Context,
+  next: Link | null,
+  interceptor: InterceptorPolicy<unknown>,
+): Promise<T> {
+  const token = interceptor.enter(ctx);
+  let value: T;
+  try {
+    value = await runNext(fn, token instanceof Context ? token : ctx, next);
+  } catch (err) {
+    interceptor.exit(token, false, err, ctx);
+    throw err;
+  }
+  interceptor.exit(token, true, value, ctx);
+  return value;
 }
 
 /** @internal Runs a segment on its own: one async frame around the inner call. */
@@ -77,7 +101,7 @@ async function drive<T>(
   const frame = enterAll(list, ctx);
   let value: T;
   try {
-    value = await runNext(fn, frame.ctx, next);
+    value = await runNext(fn, frame[0] as Context, next);
   } catch (err) {
     exitAll(list, frame, false, err);
     throw err;
@@ -115,7 +139,7 @@ export function segmentOf(next: Link | null): readonly InterceptorPolicy<unknown
  *   let frame: Frame | null = null;
  *   try {
  *     if (list !== null) frame = enterAll(list, ctx);   // a refusal throws, already exited
- *     const value = await runNext(fn, frame === null ? ctx : frame.ctx, inner);
+ *     const value = await runNext(fn, frame === null ? ctx : innerContext(frame), inner);
  *     if (frame !== null) exitAll(list!, frame, true, value);
  *     return value;
  *   } catch (err) {
