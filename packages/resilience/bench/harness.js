@@ -2,7 +2,9 @@
 // policies are built once outside the timed loop, each scenario gets its own loop function (so
 // the JIT does not share call-site feedback between scenarios), rounds of all scenarios are
 // interleaved (so drift of the machine hits every scenario alike), each sample batches many
-// awaits, and the median of the rounds is reported with its spread.
+// awaits, and the median of the rounds is reported with its spread. No forced gc() between
+// samples: a full collection before each sample made V8 run the next one several times slower,
+// which measured the collector's aftermath rather than the code.
 import os from 'node:os';
 
 const loopSource = {
@@ -36,7 +38,6 @@ export async function measure(scenarios, { rounds = 15, warmup = 3, batch = 20_0
     // Rotate the order each round so no scenario always runs right after the same neighbour.
     for (let k = 0; k < loops.length; k++) {
       const s = loops[(k + r) % loops.length];
-      globalThis.gc?.();
       const t0 = process.hrtime.bigint();
       await s.loop(batch);
       const ns = Number(process.hrtime.bigint() - t0) / batch;

@@ -126,7 +126,7 @@ const checks = [
 console.log(`\n## @nines/resilience — ${new Date().toISOString().slice(0, 10)}\n`);
 console.log(`Machine: ${machine()}\n`);
 console.log(
-  `Each row: median of ${options.rounds} interleaved rounds of ${options.batch.toLocaleString('en-US')} operations (after ${options.warmup} warm-up rounds), node --expose-gc.\n`,
+  `Each row: median of ${options.rounds} interleaved rounds of ${options.batch.toLocaleString('en-US')} operations (after ${options.warmup} warm-up rounds).\n`,
 );
 console.log(table(results));
 console.log('\n| ratio | measured | target | |\n|---|---:|---:|---|');

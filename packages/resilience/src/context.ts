@@ -37,8 +37,8 @@ export class Context implements ExecutionContext {
   selfReason: unknown = undefined;
   controller: AbortController | null = null;
   unlink: Disposer | null = null;
-  /** Used by a timeout policy's deadline queue: when this attempt times out, and whether it ended. */
-  deadline = 0;
+  /** Used by a timeout policy's deadline queue: the generation it started in, and whether it ended. */
+  gen = 0;
   settled = false;
   /**
    * Set by a policy inside (a breaker that just opened, an isolation) to tell the hosts outside

@@ -43,13 +43,13 @@ export interface TimeoutPolicy extends Policy {
 const KNOWN = ['strategy', 'clock'] as const;
 
 class Timeouts {
-  readonly queue: DeadlineQueue;
+  readonly queue: DeadlineQueue<Context>;
   readonly onTimeout = new Emitter<TimeoutEvent>();
   constructor(
     readonly ms: number,
     clock: Clock,
   ) {
-    this.queue = new DeadlineQueue(clock, ms, (ctx) => this.expire(ctx));
+    this.queue = new DeadlineQueue<Context>(clock, ms, (ctx) => this.expire(ctx));
   }
   expire(ctx: Context): void {
     const error = new TimeoutError(this.ms);

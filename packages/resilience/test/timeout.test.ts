@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, TimeoutError, timeout } from '../src/index.js';
 
@@ -16,9 +17,10 @@ describe('timeout', () => {
         }),
     );
     const settled = expect(p).rejects.toBeInstanceOf(TimeoutError);
+    // Never early; at most one tick (2 % of the duration) late.
     await clock.advance(99);
     expect(seen).toBeUndefined();
-    await clock.advance(1);
+    await clock.advance(3);
     await settled;
     expect(seen).toBeInstanceOf(TimeoutError);
     expect(policy.inFlight).toBe(0);
@@ -41,7 +43,7 @@ describe('timeout', () => {
     policy.onTimeout((e) => fired.push(e.timeoutMs));
     const p = policy.execute(() => new Promise(() => {}));
     const settled = expect(p).rejects.toMatchObject({ code: 'ETIMEDOUT', timeoutMs: 100 });
-    await clock.advance(100);
+    await clock.advance(102);
     await settled;
     expect(fired).toEqual([100]);
   });
@@ -56,6 +58,44 @@ describe('timeout', () => {
     await clock.advance(1000);
     expect(fired).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('fires every deadline no earlier than its duration and at most one tick late', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 30 }),
+        async (ms, gaps) => {
+          const clock = new ManualClock();
+          const policy = timeout(ms, { clock, strategy: 'aggressive' });
+          const tick = Math.min(100, Math.max(1, ms / 50));
+          const starts: number[] = [];
+          const ends: number[] = [];
+          const pending: Promise<unknown>[] = [];
+          for (const gap of gaps) {
+            await clock.advance(gap);
+            const start = clock.now();
+            starts.push(start);
+            pending.push(
+              policy
+                .execute(() => new Promise(() => {}))
+                .catch(() => ends.push(clock.now() - start)),
+            );
+          }
+          await clock.advance(ms + 2 * tick + 1);
+          await Promise.all(pending);
+          expect(ends).toHaveLength(gaps.length);
+          for (const elapsed of ends) {
+            expect(elapsed).toBeGreaterThanOrEqual(ms);
+            expect(elapsed).toBeLessThanOrEqual(ms + tick + 1e-9);
+          }
+          expect(policy.inFlight).toBe(0);
+          await clock.advance(tick);
+          expect(clock.pendingTimers).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('rejects bad options with a TypeError naming the option', () => {

@@ -178,7 +178,7 @@ describe('execution context', () => {
       );
     }, ac.signal);
     const settled = expect(p).rejects.toBeInstanceOf(TimeoutError);
-    await clock.advance(50);
+    await clock.advance(51);
     await settled;
     expect(seen[0]!.signal.aborted).toBe(true);
     expect(ac.signal.aborted).toBe(false);
