@@ -1,3 +1,25 @@
+export {
+  type Backoff,
+  type BackoffLike,
+  type BackoffSequence,
+  type ConstantBackoff,
+  constantBackoff,
+  type ExponentialBackoff,
+  type ExponentialBackoffOptions,
+  exponentialBackoff,
+  type Jitter,
+  MAX_DELAY_MS,
+  toBackoff,
+} from './backoff.js';
+export {
+  type RetryBudget,
+  type RetryBudgetOptions,
+  retryBudget,
+  type TokenBucketBudget,
+  type TokenBucketBudgetOptions,
+  tokenBucketBudget,
+  type WindowedRetryBudget,
+} from './budget.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export type { ExecutionContext } from './context.js';
 export {
@@ -10,6 +32,17 @@ export {
 } from './errors.js';
 export type { Disposer, Event } from './event.js';
 export type { AltOf, Operation, Policy } from './policy.js';
+export {
+  type AttemptOutcome,
+  type GiveUpEvent,
+  type GiveUpReason,
+  type RecoveredEvent,
+  type RetryEvent,
+  type RetryOptions,
+  type RetryPolicy,
+  retry,
+} from './retry.js';
+export { parseRetryAfter, retryAfterOf } from './retry-after.js';
 export {
   type TimeoutEvent,
   type TimeoutOptions,

@@ -1,0 +1,416 @@
+import {
+  type Backoff,
+  type BackoffLike,
+  type BackoffSequence,
+  backoffOption,
+  checkDelay,
+  exponentialBackoff,
+  isEndless,
+  MAX_DELAY_MS,
+} from './backoff.js';
+import { budgetOption, type RetryBudget } from './budget.js';
+import { type Clock, systemClock } from './clock.js';
+import { Context } from './context.js';
+import { isRejection, TimeoutError } from './errors.js';
+import { Emitter, type Event } from './event.js';
+import {
+  enterAll,
+  exitAll,
+  type Frame,
+  type InterceptorPolicy,
+  innerContext,
+  segmentOf,
+} from './interceptor.js';
+import { clockOption, functionOption, numberOption, optionsObject } from './options.js';
+import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
+import { retryAfterOf } from './retry-after.js';
+
+/** Options of {@link retry}. */
+export interface RetryOptions {
+  /**
+   * Retries after the first call (so at most `maxRetries + 1` calls). A non-negative integer;
+   * default 4. `Infinity` is accepted only when something else ends the loop: a `budget`, or a
+   * `backoff` schedule of your own (an array, an iterable, a custom {@link Backoff}) that runs out.
+   * With the built-in endless schedules (a number, `constantBackoff`, `exponentialBackoff`) and no
+   * budget it is a TypeError, because one dead dependency would keep the loop going forever.
+   */
+  maxRetries?: number;
+  /**
+   * The delays between attempts: a {@link Backoff}, a constant in ms, or a re-iterable list of
+   * delays in ms whose end also ends the retries. Default `exponentialBackoff()`: base 1 s,
+   * doubling, capped at 30 s, full jitter. A server-requested delay replaces the step's delay but
+   * still uses up the step, so the n-th retry keeps the n-th delay of the schedule.
+   */
+  backoff?: BackoffLike;
+  /**
+   * Which errors to retry; default every error. Refusals (`BrokenCircuitError`,
+   * `IsolatedCircuitError`) and cancellations (the caller's signal aborted, or an error named
+   * `AbortError`) are never retried whatever this says.
+   */
+  retryOn?: (error: unknown) => boolean;
+  /**
+   * Which resolved values count as failures to retry. Default: an HTTP-like response, i.e. an
+   * object whose numeric `status` is 429 or 503. When retries run out on such a value the
+   * execution resolves with the last one (it does not throw).
+   */
+  retryOnResult?: (value: unknown) => boolean;
+  /** A shared budget that bounds retries across callers; default none. */
+  budget?: RetryBudget;
+  /**
+   * The longest server-requested delay (Retry-After, `retryAfterMs`) honoured, in ms; a longer
+   * request gives up at once. Default 60_000.
+   */
+  maxRetryAfter?: number;
+  /** Time source for delays and HTTP-date Retry-After values; default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * Why a retry execution ended without success:
+ * - `'max-retries'`: `maxRetries` retries were made;
+ * - `'not-retryable'`: `retryOn` rejected the error;
+ * - `'budget-spent'`: the shared budget refused another attempt;
+ * - `'circuit-open'`: a breaker refused the call, or opened on this attempt's failure;
+ * - `'retry-after-too-long'`: the server asked for a longer wait than `maxRetryAfter`;
+ * - `'backoff-exhausted'`: the backoff schedule ran out;
+ * - `'cancelled'`: the caller's signal (or an outer timeout) aborted, or the attempt was aborted.
+ */
+export type GiveUpReason =
+  | 'max-retries'
+  | 'not-retryable'
+  | 'budget-spent'
+  | 'circuit-open'
+  | 'retry-after-too-long'
+  | 'backoff-exhausted'
+  | 'cancelled';
+
+/** The failed outcome of an attempt: a thrown error, or a value `retryOnResult` flagged. */
+export type AttemptOutcome = { readonly error: unknown } | { readonly result: unknown };
+
+/** Emitted before each retry's delay. */
+export type RetryEvent = {
+  /** The attempt about to be made: 1 for the first retry. */
+  readonly attempt: number;
+  /** The wait before it, in ms. */
+  readonly delayMs: number;
+  /** True when the delay is the server's (Retry-After, `retryAfterMs`) rather than the backoff's. */
+  readonly retryAfter: boolean;
+} & AttemptOutcome;
+
+/** Emitted once when an execution ends without success; carries its last outcome. */
+export type GiveUpEvent = {
+  /** Attempts made, the first included. */
+  readonly attempts: number;
+  readonly reason: GiveUpReason;
+} & AttemptOutcome;
+
+/** Emitted when an attempt after at least one retry succeeds. */
+export interface RecoveredEvent {
+  /** Attempts made, the first included (so >= 2). */
+  readonly attempts: number;
+}
+
+/** A policy made by {@link retry}. */
+export interface RetryPolicy extends Policy {
+  readonly maxRetries: number;
+  /** Before each retry's delay. */
+  readonly onRetry: Event<RetryEvent>;
+  /** When an execution ends without success, with the reason. */
+  readonly onGiveUp: Event<GiveUpEvent>;
+  /** When an execution succeeds after one or more retries. */
+  readonly onRecovered: Event<RecoveredEvent>;
+}
+
+const KNOWN = [
+  'maxRetries',
+  'backoff',
+  'retryOn',
+  'retryOnResult',
+  'budget',
+  'maxRetryAfter',
+  'clock',
+] as const;
+
+/** Stateless, so one instance serves every retry policy built with defaults. */
+const DEFAULT_BACKOFF = exponentialBackoff();
+
+/** The default result filter: an HTTP-like response asking to try again later. */
+function isRetryableResponse(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = (value as { status?: unknown }).status;
+  return s === 429 || s === 503;
+}
+
+/**
+ * True for an error that reports a cancellation, except the one a timeout inside this attempt
+ * caused: that attempt merely took too long, and another may well succeed.
+ */
+function isAbortError(err: unknown, attemptCtx: Context): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as { name?: unknown }).name !== 'AbortError') return false;
+  return !(attemptCtx.aborted && attemptCtx.reason instanceof TimeoutError);
+}
+
+/** Frees the connection behind a response we are about to drop (fetch `Response.body`). */
+function cancelBody(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  const body = (value as { body?: { cancel?: unknown } | null }).body;
+  if (typeof body !== 'object' || body === null || typeof body.cancel !== 'function') return;
+  try {
+    const p = (body.cancel as () => unknown).call(body);
+    // A locked or already-consumed body rejects; nothing to free then.
+    if (p !== null && typeof p === 'object' && typeof (p as Promise<void>).catch === 'function') {
+      (p as Promise<void>).catch(ignore);
+    }
+  } catch {
+    // Same: a body that cannot be cancelled holds nothing we could free.
+  }
+}
+
+function ignore(): void {}
+
+class Retry extends PolicyBase implements RetryPolicy {
+  readonly maxRetries: number;
+  readonly onRetry: Event<RetryEvent>;
+  readonly onGiveUp: Event<GiveUpEvent>;
+  readonly onRecovered: Event<RecoveredEvent>;
+  readonly #backoff: Backoff;
+  readonly #retryOn: ((error: unknown) => boolean) | null;
+  readonly #retryOnResult: ((value: unknown) => boolean) | null;
+  readonly #budget: RetryBudget | null;
+  readonly #maxRetryAfter: number;
+  readonly #clock: Clock;
+  readonly #retry = new Emitter<RetryEvent>();
+  readonly #giveUp = new Emitter<GiveUpEvent>();
+  readonly #recovered = new Emitter<RecoveredEvent>();
+  #lastNext: Link | null = null;
+  #lastList: readonly InterceptorPolicy<unknown>[] | null = null;
+
+  constructor(
+    maxRetries: number,
+    backoff: Backoff,
+    retryOn: ((error: unknown) => boolean) | null,
+    retryOnResult: ((value: unknown) => boolean) | null,
+    budget: RetryBudget | null,
+    maxRetryAfter: number,
+    clock: Clock,
+  ) {
+    super();
+    this.maxRetries = maxRetries;
+    this.#backoff = backoff;
+    this.#retryOn = retryOn;
+    this.#retryOnResult = retryOnResult;
+    this.#budget = budget;
+    this.#maxRetryAfter = maxRetryAfter;
+    this.#clock = clock;
+    this.onRetry = this.#retry.event;
+    this.onGiveUp = this.#giveUp.event;
+    this.onRecovered = this.#recovered.event;
+  }
+
+  // The host pattern of interceptor.ts: a segment right inside (breaker, timeout) runs inline, so
+  // retry + breaker + timeout costs this one async frame. The first attempt's success path
+  // allocates only the attempt context: no backoff sequence, timer or closure.
+  async [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
+    const list = this.#segment(next);
+    const inner = list === null ? next : next!.next;
+    const attemptCtx = Context.delegate(ctx);
+    attemptCtx.attempt = 0;
+    const budget = this.#budget;
+    if (budget !== null) budget.recordAttempt();
+    let seq: BackoffSequence | null = null;
+    for (;;) {
+      let frame: Frame | null = null;
+      let failed = false;
+      let outcome: unknown;
+      try {
+        // A refusal throws here with the segment already exited.
+        if (list !== null) frame = enterAll(list, attemptCtx);
+        outcome = await runNext(fn, frame === null ? attemptCtx : innerContext(frame), inner);
+      } catch (err) {
+        failed = true;
+        outcome = err;
+      }
+      if (frame !== null) exitAll(list!, frame, !failed, outcome);
+
+      if (!failed && !this.#isRetryableResult(outcome)) {
+        if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
+        if (attemptCtx.attempt > 0 && this.#recovered.active) {
+          this.#recovered.emit({ attempts: attemptCtx.attempt + 1 });
+        }
+        return outcome as T;
+      }
+
+      // A failed attempt: every reason to stop, cheapest and most final first.
+      let reason = this.#verdict(ctx, attemptCtx, frame, failed, outcome);
+      let delay = 0;
+      let serverDelay = false;
+      if (reason === null) {
+        seq ??= this.#backoff.start();
+        const step = seq.next();
+        if (step === undefined) {
+          reason = 'backoff-exhausted';
+        } else {
+          // A custom Backoff is checked here; the message is built only when it is wrong.
+          delay =
+            step >= 0 && step <= MAX_DELAY_MS
+              ? step
+              : checkDelay(step, `retry: option "backoff": delay #${attemptCtx.attempt}`);
+          const requested = retryAfterOf(outcome, this.#clock.now());
+          if (requested !== undefined) {
+            if (requested > this.#maxRetryAfter) reason = 'retry-after-too-long';
+            else {
+              delay = requested;
+              serverDelay = true;
+            }
+          }
+        }
+      }
+      // Withdraw last, so that a retry refused for another reason costs the budget nothing.
+      if (reason === null && budget !== null && !budget.tryWithdraw()) reason = 'budget-spent';
+      if (reason !== null) return this.#end(reason, ctx, attemptCtx, failed, outcome);
+
+      if (!failed) cancelBody(outcome);
+      if (this.#retry.active) {
+        const attempt = attemptCtx.attempt + 1;
+        this.#retry.emit(
+          failed
+            ? { attempt, delayMs: delay, retryAfter: serverDelay, error: outcome }
+            : { attempt, delayMs: delay, retryAfter: serverDelay, result: outcome },
+        );
+      }
+      if (delay > 0 ? await this.#sleep(delay, ctx) : ctx.aborted) {
+        return this.#end('cancelled', ctx, attemptCtx, failed, outcome);
+      }
+      attemptCtx.attempt++;
+    }
+  }
+
+  /** segmentOf(next), remembered: a chain's links are built once, and a lone interceptor would
+   * otherwise cost an array per execution. */
+  #segment(next: Link | null): readonly InterceptorPolicy<unknown>[] | null {
+    if (next !== this.#lastNext) {
+      this.#lastNext = next;
+      this.#lastList = segmentOf(next);
+    }
+    return this.#lastList;
+  }
+
+  #isRetryableResult(value: unknown): boolean {
+    return this.#retryOnResult === null
+      ? isRetryableResponse(value)
+      : Boolean(this.#retryOnResult(value));
+  }
+
+  /** The reasons to give up that do not depend on the schedule; null to go on. */
+  #verdict(
+    ctx: Context,
+    attemptCtx: Context,
+    frame: Frame | null,
+    failed: boolean,
+    outcome: unknown,
+  ): GiveUpReason | null {
+    if (ctx.aborted) return 'cancelled';
+    if (failed) {
+      if (isRejection(outcome)) return 'circuit-open';
+      if (isAbortError(outcome, frame === null ? attemptCtx : innerContext(frame)))
+        return 'cancelled';
+      if (this.#retryOn !== null && !this.#retryOn(outcome)) return 'not-retryable';
+    }
+    const budget = this.#budget;
+    if (budget !== null && budget.recordFailure !== undefined) budget.recordFailure();
+    // A breaker inside opened on this very failure (or is isolated): the next call would be
+    // refused, so stop now rather than after a pointless sleep.
+    if (attemptCtx.refusal !== undefined) return 'circuit-open';
+    if (attemptCtx.attempt >= this.maxRetries) return 'max-retries';
+    return null;
+  }
+
+  /** Reports the give-up and settles: the caller's cancellation, the last error, or the last value. */
+  #end<T>(
+    reason: GiveUpReason,
+    ctx: Context,
+    attemptCtx: Context,
+    failed: boolean,
+    outcome: unknown,
+  ): T {
+    if (this.#giveUp.active) {
+      const attempts = attemptCtx.attempt + 1;
+      this.#giveUp.emit(
+        failed ? { attempts, reason, error: outcome } : { attempts, reason, result: outcome },
+      );
+    }
+    if (reason === 'cancelled' && ctx.aborted) {
+      if (!failed) cancelBody(outcome);
+      throw ctx.reason;
+    }
+    if (failed) throw outcome;
+    return outcome as T;
+  }
+
+  /** Waits `ms`; resolves true (at once, timer cleared) if `ctx` is aborted meanwhile. */
+  #sleep(ms: number, ctx: Context): Promise<boolean> {
+    const clock = this.#clock;
+    return new Promise<boolean>((resolve) => {
+      let dispose: (() => void) | null = null;
+      const timer = clock.setTimeout(() => {
+        dispose?.();
+        resolve(false);
+      }, ms);
+      dispose = ctx.onAbort(() => {
+        clock.clearTimeout(timer);
+        resolve(true);
+      });
+      // An abort that happened before the listener was added (e.g. from an onRetry listener)
+      // would never fire it.
+      if (ctx.aborted) {
+        dispose();
+        clock.clearTimeout(timer);
+        resolve(true);
+      }
+    });
+  }
+}
+
+/**
+ * Retries failed calls with backoff and jitter, honouring a server's Retry-After and an optional
+ * shared retry budget. It never retries refusals (open or isolated circuit) nor cancellations, and
+ * stops at once, without sleeping, when a breaker inside opens. Each attempt's
+ * `ExecutionContext.attempt` is 0 for the first call, 1 for the first retry, and so on.
+ *
+ * @example
+ * const policy = wrap(retry({ maxRetries: 3, budget: retryBudget() }), circuitBreaker(), timeout(2_000));
+ * const res = await policy.execute(({ signal }) => fetch(url, { signal })); // 503s are retried
+ */
+export function retry(options?: RetryOptions): RetryPolicy {
+  const owner = 'retry';
+  const o = optionsObject<RetryOptions>(owner, options, KNOWN);
+  const maxRetries = numberOption(owner, 'maxRetries', o.maxRetries, 4, {
+    integer: true,
+    infinite: true,
+  });
+  const backoff = backoffOption(owner, 'backoff', o.backoff, DEFAULT_BACKOFF);
+  const retryOn = functionOption<((error: unknown) => boolean) | null>(
+    owner,
+    'retryOn',
+    o.retryOn,
+    null,
+  );
+  const retryOnResult = functionOption<((value: unknown) => boolean) | null>(
+    owner,
+    'retryOnResult',
+    o.retryOnResult,
+    null,
+  );
+  const budget = budgetOption(owner, o.budget);
+  const maxRetryAfter = numberOption(owner, 'maxRetryAfter', o.maxRetryAfter, 60_000, {
+    max: MAX_DELAY_MS,
+  });
+  const clock = clockOption(owner, o.clock, systemClock);
+  if (maxRetries === Number.POSITIVE_INFINITY && budget === null && isEndless(backoff)) {
+    throw new TypeError(
+      'retry: option "maxRetries" may be Infinity only with a "budget" or a "backoff" schedule that ends (an array or iterable of delays, or a custom Backoff)',
+    );
+  }
+  return new Retry(maxRetries, backoff, retryOn, retryOnResult, budget, maxRetryAfter, clock);
+}
