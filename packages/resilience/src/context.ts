@@ -153,7 +153,8 @@ export class Context implements ExecutionContext {
 
   /**
    * Runs `listener` once when this context is aborted. Returns a disposer that removes it; both
-   * are no-ops when nothing can abort the context.
+   * are no-ops when nothing can abort the context. Like `addEventListener`, it does not call the
+   * listener when the context is already aborted: check {@link Context.aborted} after registering.
    */
   onAbort(listener: () => void): Disposer {
     if (!this.mayAbort) return noop;

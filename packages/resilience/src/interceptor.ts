@@ -12,6 +12,9 @@ import { type Link, type Operation, PolicyBase, RUN, runNext } from './policy.js
  * @internal
  */
 export abstract class InterceptorPolicy<Alt = never> extends PolicyBase<Alt> {
+  /** @internal This interceptor as a one-element segment, built once for hosts to run inline. */
+  readonly alone: readonly InterceptorPolicy<unknown>[] = [this as InterceptorPolicy<unknown>];
+
   /**
    * Admits the call or throws (e.g. `BrokenCircuitError`). Returns a token handed back to
    * {@link InterceptorPolicy.exit}; a token that is a {@link Context} replaces the context seen by
@@ -127,7 +130,7 @@ export function segmentOf(next: Link | null): readonly InterceptorPolicy<unknown
   if (next === null) return null;
   const p = next.policy;
   if (p instanceof Segment) return p.list;
-  if (p instanceof InterceptorPolicy) return [p];
+  if (p instanceof InterceptorPolicy) return p.alone;
   return null;
 }
 

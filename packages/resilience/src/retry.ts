@@ -183,8 +183,6 @@ class Retry extends PolicyBase implements RetryPolicy {
   readonly #retry = new Emitter<RetryEvent>();
   readonly #giveUp = new Emitter<GiveUpEvent>();
   readonly #recovered = new Emitter<RecoveredEvent>();
-  #lastNext: Link | null = null;
-  #lastList: readonly InterceptorPolicy<unknown>[] | null = null;
 
   constructor(
     maxRetries: number,
@@ -212,7 +210,7 @@ class Retry extends PolicyBase implements RetryPolicy {
   // retry + breaker + timeout costs this one async frame. The first attempt's success path
   // allocates only the attempt context: no backoff sequence, timer or closure.
   async [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
-    const list = this.#segment(next);
+    const list = segmentOf(next);
     const inner = list === null ? next : next!.next;
     const attemptCtx = Context.delegate(ctx);
     attemptCtx.attempt = 0;
@@ -284,16 +282,6 @@ class Retry extends PolicyBase implements RetryPolicy {
       }
       attemptCtx.attempt++;
     }
-  }
-
-  /** segmentOf(next), remembered: a chain's links are built once, and a lone interceptor would
-   * otherwise cost an array per execution. */
-  #segment(next: Link | null): readonly InterceptorPolicy<unknown>[] | null {
-    if (next !== this.#lastNext) {
-      this.#lastNext = next;
-      this.#lastList = segmentOf(next);
-    }
-    return this.#lastList;
   }
 
   #isRetryableResult(value: unknown): boolean {
