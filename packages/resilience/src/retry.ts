@@ -17,7 +17,6 @@ import {
   enterAll,
   exitAll,
   type Frame,
-  type InterceptorPolicy,
   innerContext,
   segmentOf,
 } from './interceptor.js';
