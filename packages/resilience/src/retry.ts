@@ -13,13 +13,7 @@ import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { isRejection, TimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
-import {
-  enterAll,
-  exitAll,
-  type Frame,
-  innerContext,
-  segmentOf,
-} from './interceptor.js';
+import { enterAll, exitAll, type Frame, innerContext, segmentOf } from './interceptor.js';
 import { clockOption, functionOption, numberOption, optionsObject } from './options.js';
 import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
