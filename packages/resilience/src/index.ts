@@ -20,6 +20,13 @@ export {
   tokenBucketBudget,
   type WindowedRetryBudget,
 } from './budget.js';
+export {
+  type BulkheadOptions,
+  type BulkheadPolicy,
+  type BulkheadQueueEvent,
+  type BulkheadRejectEvent,
+  bulkhead,
+} from './bulkhead.js';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export type { ExecutionContext } from './context.js';
 export {
@@ -31,6 +38,14 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { Disposer, Event } from './event.js';
+export {
+  type FallbackFactory,
+  type FallbackOptions,
+  type FallbackPolicy,
+  type FallbackReason,
+  fallback,
+} from './fallback.js';
+export { type HedgeEvent, type HedgeOptions, type HedgePolicy, hedge } from './hedge.js';
 export type { AltOf, Operation, Policy } from './policy.js';
 export {
   type AttemptOutcome,
