@@ -12,6 +12,36 @@ export {
   toBackoff,
 } from './backoff.js';
 export {
+  type CircuitBreaker,
+  type CircuitBreakerStats,
+  circuitBreaker,
+} from './breaker/breaker.js';
+export type {
+  CircuitFailureEvent,
+  CircuitIgnoredEvent,
+  CircuitRejectionEvent,
+  CircuitState,
+  CircuitStateChange,
+  CircuitSuccessEvent,
+} from './breaker/events.js';
+export type {
+  CircuitBreakerOptions,
+  ConsecutiveWindowOptions,
+  CountWindowOptions,
+  HalfOpenOptions,
+  OpenDuration,
+  SlowCallOptions,
+  TimeWindowOptions,
+  WindowOptions,
+} from './breaker/options.js';
+export type {
+  CircuitBreakerSnapshot,
+  ConsecutiveWindowSnapshot,
+  CountWindowSnapshot,
+  TimeWindowSnapshot,
+  WindowSnapshot,
+} from './breaker/snapshot.js';
+export {
   type RetryBudget,
   type RetryBudgetOptions,
   retryBudget,
