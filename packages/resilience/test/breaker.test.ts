@@ -328,7 +328,14 @@ describe('slow calls', () => {
     clock.reads = 0;
     const timed = circuitBreaker({ clock, window: { type: 'time' } });
     await succeed(timed, 10);
-    expect(clock.reads).toBe(10); // one per outcome, to pick the bucket
+    expect(clock.reads).toBe(0); // judged on failures alone: successes need no bucket
+    await fail(timed, 2);
+    expect(clock.reads).toBe(2); // one per failure, to pick the bucket
+
+    clock.reads = 0;
+    const rated = circuitBreaker({ clock, window: { type: 'time', failureRate: 0.5 } });
+    await succeed(rated, 10);
+    expect(clock.reads).toBe(10); // a rate needs every outcome in its bucket
 
     clock.reads = 0;
     const slow = circuitBreaker({

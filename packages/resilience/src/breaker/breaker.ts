@@ -249,8 +249,11 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
     const kind = this.#classify(ok, outcome, ctx);
     const state = this.#state;
     // The clock is read only when something needs it.
+    const window = this.#window;
     const now =
-      !Number.isNaN(start) || this.#window.needsClock || state === HALF_OPEN
+      !Number.isNaN(start) ||
+      state === HALF_OPEN ||
+      (kind === FAILURE ? window.needsClockOnFailure : window.needsClock)
         ? this.#clock.now()
         : Number.NaN;
     const durationMs = now - start;

@@ -12,6 +12,7 @@ const KEYS = ['type', 'failures'] as const;
 export class ConsecutiveWindow implements BreakerWindow {
   readonly type = 'consecutive' as const;
   readonly needsClock = false;
+  readonly needsClockOnFailure = false;
   readonly #threshold: number;
   #run = 0;
 

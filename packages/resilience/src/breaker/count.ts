@@ -23,6 +23,7 @@ const KEYS = ['type', 'size', 'outcomes'] as const;
 export class CountWindow implements BreakerWindow {
   readonly type = 'count' as const;
   readonly needsClock = false;
+  readonly needsClockOnFailure = false;
   readonly #t: Thresholds;
   readonly #ring: Uint8Array;
   /** Where the next call goes. */

@@ -24,7 +24,13 @@ const mod = (k: number, n: number): number => ((k % n) + n) % n;
  */
 export class TimeWindow implements BreakerWindow {
   readonly type = 'time' as const;
-  readonly needsClock = true;
+  /**
+   * Rates need every call in its right bucket, so each record reads the clock. A window judged on
+   * a failure count alone reads it only for failures: a clock read costs as much as the call it
+   * guards on these machines, and the successes it would place only feed `stats.calls`.
+   */
+  readonly needsClock: boolean;
+  readonly needsClockOnFailure = true;
   readonly #t: Thresholds;
   readonly #durationMs: number;
   readonly #n: number;
@@ -46,6 +52,7 @@ export class TimeWindow implements BreakerWindow {
     this.#width = durationMs / buckets;
     this.#counts = new Uint32Array(3 * buckets);
     this.#t = thresholds;
+    this.needsClock = thresholds.failureRate > 0 || thresholds.slowRate > 0;
   }
 
   get calls(): number {

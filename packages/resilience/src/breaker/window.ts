@@ -12,8 +12,13 @@ export type Where = (path: string) => string;
  */
 export interface BreakerWindow {
   readonly type: WindowSnapshot['type'];
-  /** True when `record` and `advance` need the current time. */
+  /** True when `record` needs the current time for every call. */
   readonly needsClock: boolean;
+  /**
+   * True when `record` needs the current time for a failure. When only this is set, successes
+   * are recorded with `now` NaN: they go to the newest bucket known, without a clock read.
+   */
+  readonly needsClockOnFailure: boolean;
   /** Calls in the window (as of the last `advance` or `record`). */
   readonly calls: number;
   readonly failures: number;
