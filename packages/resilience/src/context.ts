@@ -20,6 +20,14 @@ type Kind = typeof ROOT | typeof DELEGATE | typeof OWNER;
 const noop: Disposer = () => {};
 
 /**
+ * @internal A context made by {@link Context.owner}: the one kind that can be aborted on its own
+ * and tracked by a deadline queue. (One class for every kind: V8 builds a flat object with
+ * fields set in one constructor several times faster than a subclass chain with field
+ * initializers, and a context is built on every call.)
+ */
+export type OwnerContext = Context;
+
+/**
  * The per-execution state that policies pass down the chain. The signal is built lazily: an
  * operation that never reads `ctx.signal` costs no AbortController, which on Node 20 is the single
  * most expensive thing a timeout policy could do per call.
@@ -27,26 +35,28 @@ const noop: Disposer = () => {};
  * @internal
  */
 export class Context implements ExecutionContext {
+  // Every field is set in the constructor, none by a class-field initializer: V8 then builds the
+  // object in one step, which matters for an object made on every call.
   attempt: number;
   readonly parent: Context | null;
   readonly kind: Kind;
   /** Root: the caller's signal. */
   readonly caller: AbortSignal | undefined;
   /** Owner: set once it was aborted on its own. */
-  selfAborted = false;
-  selfReason: unknown = undefined;
-  controller: AbortController | null = null;
-  unlink: Disposer | null = null;
-  /** Used by a timeout policy's deadline queue: the generation it started in, and whether it ended. */
-  gen = 0;
-  settled = false;
+  selfAborted: boolean;
+  selfReason: unknown;
+  controller: AbortController | null;
+  unlink: Disposer | null;
+  /** Used by a deadline queue: the generation it started in, and whether it ended. */
+  gen: number;
+  settled: boolean;
   /**
    * Set by a policy inside (a breaker that just opened, an isolation) to tell the hosts outside
    * that another attempt would be refused now, so a retry stops at once instead of sleeping first.
    */
-  refusal: unknown = undefined;
+  refusal: unknown;
   /** Aggressive timeout: rejects the caller's promise at the deadline. */
-  onDeadline: ((reason: unknown) => void) | null = null;
+  onDeadline: ((reason: unknown) => void) | null;
 
   private constructor(
     kind: Kind,
@@ -54,10 +64,18 @@ export class Context implements ExecutionContext {
     caller: AbortSignal | undefined,
     attempt: number,
   ) {
-    this.kind = kind;
-    this.parent = parent;
-    this.caller = caller;
     this.attempt = attempt;
+    this.parent = parent;
+    this.kind = kind;
+    this.caller = caller;
+    this.selfAborted = false;
+    this.selfReason = undefined;
+    this.controller = null;
+    this.unlink = null;
+    this.gen = 0;
+    this.settled = false;
+    this.refusal = undefined;
+    this.onDeadline = null;
   }
 
   /** The context of a new `execute` call. */
@@ -71,7 +89,7 @@ export class Context implements ExecutionContext {
   }
 
   /** A context that can be aborted on its own; call {@link Context.release} when done with it. */
-  static owner(parent: Context, attempt = parent.attempt): Context {
+  static owner(parent: Context, attempt = parent.attempt): OwnerContext {
     return new Context(OWNER, parent, undefined, attempt);
   }
 

@@ -1,6 +1,6 @@
 import type { RetryBudget } from './budget.js';
 import { type Clock, systemClock } from './clock.js';
-import { Context } from './context.js';
+import { Context, type OwnerContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import { isRejection, withoutStack } from './errors.js';
 import { Emitter, type Event } from './event.js';
@@ -78,7 +78,7 @@ class Attempt {
   later: Attempt | null = null;
   constructor(
     readonly run: HedgeRun,
-    readonly ctx: Context,
+    readonly ctx: OwnerContext,
   ) {}
 }
 

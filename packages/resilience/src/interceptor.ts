@@ -25,16 +25,44 @@ export abstract class InterceptorPolicy<Alt = never> extends PolicyBase<Alt> {
   abstract exit(token: unknown, ok: boolean, outcome: unknown, ctx: Context): void;
 
   [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt> {
-    // A refusal returns a rejected promise without entering an async frame: throwing inside one
-    // costs about a microsecond more, and refusals are what an open breaker does all day.
+    // A refusal returns a rejected promise without an async frame: throwing inside one costs
+    // about a microsecond more, and refusing is what an open breaker does all day.
     let token: unknown;
     try {
       token = this.enter(ctx);
     } catch (err) {
       return Promise.reject(err);
     }
-    return driveOne(fn, ctx, next, this, token) as Promise<T | Alt>;
+    let result: T | PromiseLike<T>;
+    try {
+      result = runNext(fn, token instanceof Context ? token : ctx, next);
+    } catch (err) {
+      this.exit(token, false, err, ctx);
+      return Promise.reject(err);
+    }
+    if (!(result instanceof Promise)) {
+      if (!isThenable(result)) {
+        this.exit(token, true, result, ctx);
+        return Promise.resolve(result);
+      }
+      result = Promise.resolve(result);
+    }
+    // The caller gets the operation's own promise; the outcome is recorded by a reaction
+    // registered before the caller's, so it runs first. No async frame, no extra promise hop.
+    (result as Promise<T>).then(
+      (value) => this.exit(token, true, value, ctx),
+      (err: unknown) => this.exit(token, false, err, ctx),
+    );
+    return result as Promise<T>;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -52,7 +80,13 @@ export function innerContext(frame: Frame): Context {
 /** @internal Enters every interceptor, outermost first; on refusal, exits those already entered. */
 export function enterAll(list: readonly InterceptorPolicy<unknown>[], ctx: Context): Frame {
   const n = list.length;
-  const frame: Frame = new Array(1 + 2 * n);
+  // Literals for the usual sizes: a packed array is cheaper to build and read than a holey one.
+  const frame: Frame =
+    n === 1
+      ? [ctx, ctx, undefined]
+      : n === 2
+        ? [ctx, ctx, undefined, undefined, undefined]
+        : new Array(1 + 2 * n).fill(undefined);
   frame[0] = ctx;
   let i = 0;
   try {
@@ -83,43 +117,6 @@ export function exitAll(
   }
 }
 
-/** @internal Runs one entered interceptor on its own: one async frame, no allocation of its own. */
-async function driveOne<T>(
-  fn: Operation<T>,
-  ctx: Context,
-  next: Link | null,
-  interceptor: InterceptorPolicy<unknown>,
-  token: unknown,
-): Promise<T> {
-  let value: T;
-  try {
-    value = await runNext(fn, token instanceof Context ? token : ctx, next);
-  } catch (err) {
-    interceptor.exit(token, false, err, ctx);
-    throw err;
-  }
-  interceptor.exit(token, true, value, ctx);
-  return value;
-}
-
-/** @internal Runs an entered segment on its own: one async frame around the inner call. */
-async function drive<T>(
-  fn: Operation<T>,
-  next: Link | null,
-  list: readonly InterceptorPolicy<unknown>[],
-  frame: Frame,
-): Promise<T> {
-  let value: T;
-  try {
-    value = await runNext(fn, frame[0] as Context, next);
-  } catch (err) {
-    exitAll(list, frame, false, err);
-    throw err;
-  }
-  exitAll(list, frame, true, value);
-  return value;
-}
-
 /** @internal Neighbouring interceptors fused by `wrap`. */
 export class Segment extends PolicyBase<unknown> {
   readonly list: readonly InterceptorPolicy<unknown>[];
@@ -128,13 +125,33 @@ export class Segment extends PolicyBase<unknown> {
     this.list = list;
   }
   [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
+    const list = this.list;
     let frame: Frame;
     try {
-      frame = enterAll(this.list, ctx);
+      frame = enterAll(list, ctx);
     } catch (err) {
       return Promise.reject(err);
     }
-    return drive(fn, next, this.list, frame);
+    let result: T | PromiseLike<T>;
+    try {
+      result = runNext(fn, frame[0] as Context, next);
+    } catch (err) {
+      exitAll(list, frame, false, err);
+      return Promise.reject(err);
+    }
+    if (!(result instanceof Promise)) {
+      if (!isThenable(result)) {
+        exitAll(list, frame, true, result);
+        return Promise.resolve(result);
+      }
+      result = Promise.resolve(result);
+    }
+    // As for a lone interceptor: the caller gets the operation's own promise.
+    (result as Promise<T>).then(
+      (value) => exitAll(list, frame, true, value),
+      (err: unknown) => exitAll(list, frame, false, err),
+    );
+    return result as Promise<T>;
   }
 }
 

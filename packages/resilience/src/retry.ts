@@ -13,7 +13,14 @@ import { type Clock, systemClock } from './clock.js';
 import { Context } from './context.js';
 import { isRejection, TimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
-import { enterAll, exitAll, type Frame, innerContext, segmentOf } from './interceptor.js';
+import {
+  enterAll,
+  exitAll,
+  type Frame,
+  type InterceptorPolicy,
+  innerContext,
+  segmentOf,
+} from './interceptor.js';
 import { clockOption, functionOption, numberOption, optionsObject } from './options.js';
 import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
@@ -199,39 +206,84 @@ class Retry extends PolicyBase implements RetryPolicy {
     this.onRecovered = this.#recovered.event;
   }
 
-  // The host pattern of interceptor.ts: a segment right inside (breaker, timeout) runs inline, so
-  // retry + breaker + timeout costs this one async frame. The first attempt's success path
-  // allocates only the attempt context: no backoff sequence, timer or closure.
-  async [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
+  // The host pattern of interceptor.ts, in two parts. The first attempt runs here without an
+  // async frame: its segment (breaker, timeout) is entered inline and the outcome is read by one
+  // reaction on the operation's promise, so a success costs no more than that reaction. Only a
+  // failed first attempt enters the async loop below. The first attempt allocates no context of
+  // its own when the incoming one is fresh (attempt 0, no refusal): it runs in the caller's.
+  [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
     const list = segmentOf(next);
     const inner = list === null ? next : next!.next;
-    const attemptCtx = Context.delegate(ctx);
-    attemptCtx.attempt = 0;
-    const budget = this.#budget;
-    if (budget !== null) budget.recordAttempt();
-    let seq: BackoffSequence | null = null;
-    for (;;) {
-      let frame: Frame | null = null;
-      let failed = false;
-      let outcome: unknown;
-      try {
-        // A refusal throws here with the segment already exited.
-        if (list !== null) frame = enterAll(list, attemptCtx);
-        outcome = await runNext(fn, frame === null ? attemptCtx : innerContext(frame), inner);
-      } catch (err) {
-        failed = true;
-        outcome = err;
-      }
-      if (frame !== null) exitAll(list!, frame, !failed, outcome);
-
-      if (!failed && !this.#isRetryableResult(outcome)) {
-        if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
-        if (attemptCtx.attempt > 0 && this.#recovered.active) {
-          this.#recovered.emit({ attempts: attemptCtx.attempt + 1 });
+    if (this.#budget !== null) this.#budget.recordAttempt();
+    const first = ctx.attempt === 0 && ctx.refusal === undefined ? ctx : Context.delegate(ctx);
+    first.attempt = 0;
+    let frame: Frame | null = null;
+    let result: T | PromiseLike<T>;
+    try {
+      // A refusal throws here with the segment already exited.
+      if (list !== null) frame = enterAll(list, first);
+      result = runNext(fn, frame === null ? first : innerContext(frame), inner);
+    } catch (err) {
+      if (frame !== null) exitAll(list!, frame, false, err);
+      return this.#loop(fn, ctx, next, first, frame, true, err);
+    }
+    if (!(result instanceof Promise)) {
+      if (result === null || typeof (result as { then?: unknown }).then !== 'function') {
+        try {
+          return Promise.resolve(
+            this.#afterFirst(fn, ctx, next, list, first, frame, true, result as T),
+          );
+        } catch (err) {
+          return Promise.reject(err); // a throwing retryOnResult predicate
         }
-        return outcome as T;
       }
+      result = Promise.resolve(result);
+    }
+    return (result as Promise<T>).then(
+      (value) => this.#afterFirst(fn, ctx, next, list, first, frame, true, value),
+      (err: unknown) => this.#afterFirst(fn, ctx, next, list, first, frame, false, err),
+    );
+  }
 
+  /** The first attempt's outcome: the value on success, else the loop's promise. */
+  #afterFirst<T>(
+    fn: Operation<T>,
+    ctx: Context,
+    next: Link | null,
+    list: readonly InterceptorPolicy<unknown>[] | null,
+    first: Context,
+    frame: Frame | null,
+    ok: boolean,
+    outcome: unknown,
+  ): T | Promise<T> {
+    if (frame !== null) exitAll(list!, frame, ok, outcome);
+    if (ok && !this.#isRetryableResult(outcome)) {
+      const budget = this.#budget;
+      if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
+      return outcome as T;
+    }
+    return this.#loop(fn, ctx, next, first, frame, !ok, outcome);
+  }
+
+  /** Retries after a failed first attempt (whose segment, if any, is already exited). */
+  async #loop<T>(
+    fn: Operation<T>,
+    ctx: Context,
+    next: Link | null,
+    firstCtx: Context,
+    firstFrame: Frame | null,
+    firstFailed: boolean,
+    firstOutcome: unknown,
+  ): Promise<T> {
+    const list = segmentOf(next);
+    const inner = list === null ? next : next!.next;
+    const budget = this.#budget;
+    let seq: BackoffSequence | null = null;
+    let attemptCtx = firstCtx;
+    let frame = firstFrame;
+    let failed = firstFailed;
+    let outcome = firstOutcome;
+    for (;;) {
       // A failed attempt: every reason to stop, cheapest and most final first.
       let reason = this.#verdict(ctx, attemptCtx, frame, failed, outcome);
       let delay = 0;
@@ -262,8 +314,8 @@ class Retry extends PolicyBase implements RetryPolicy {
       if (reason !== null) return this.#end(reason, ctx, attemptCtx, failed, outcome);
 
       if (!failed) cancelBody(outcome);
+      const attempt = attemptCtx.attempt + 1;
       if (this.#retry.active) {
-        const attempt = attemptCtx.attempt + 1;
         this.#retry.emit(
           failed
             ? { attempt, delayMs: delay, retryAfter: serverDelay, error: outcome }
@@ -273,7 +325,27 @@ class Retry extends PolicyBase implements RetryPolicy {
       if (delay > 0 ? await this.#sleep(delay, ctx) : ctx.aborted) {
         return this.#end('cancelled', ctx, attemptCtx, failed, outcome);
       }
-      attemptCtx.attempt++;
+
+      // The next attempt, in a context of its own (fresh refusal, its attempt number).
+      attemptCtx = Context.delegate(ctx);
+      attemptCtx.attempt = attempt;
+      frame = null;
+      failed = false;
+      try {
+        // A refusal throws here with the segment already exited.
+        if (list !== null) frame = enterAll(list, attemptCtx);
+        outcome = await runNext(fn, frame === null ? attemptCtx : innerContext(frame), inner);
+      } catch (err) {
+        failed = true;
+        outcome = err;
+      }
+      if (frame !== null) exitAll(list!, frame, !failed, outcome);
+
+      if (!failed && !this.#isRetryableResult(outcome)) {
+        if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
+        if (this.#recovered.active) this.#recovered.emit({ attempts: attempt + 1 });
+        return outcome as T;
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
-import { Context } from './context.js';
+import { Context, type OwnerContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import { TimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
@@ -43,15 +43,15 @@ export interface TimeoutPolicy extends Policy {
 const KNOWN = ['strategy', 'clock'] as const;
 
 class Timeouts {
-  readonly queue: DeadlineQueue<Context>;
+  readonly queue: DeadlineQueue<OwnerContext>;
   readonly onTimeout = new Emitter<TimeoutEvent>();
   constructor(
     readonly ms: number,
     clock: Clock,
   ) {
-    this.queue = new DeadlineQueue<Context>(clock, ms, (ctx) => this.expire(ctx));
+    this.queue = new DeadlineQueue<OwnerContext>(clock, ms, (ctx) => this.expire(ctx));
   }
-  expire(ctx: Context): void {
+  expire(ctx: OwnerContext): void {
     const error = new TimeoutError(this.ms);
     ctx.abort(error);
     ctx.onDeadline?.(error);
@@ -74,13 +74,13 @@ class CooperativeTimeout extends InterceptorPolicy implements TimeoutPolicy {
   get inFlight(): number {
     return this.#t.queue.live;
   }
-  enter(ctx: Context): Context {
+  enter(ctx: Context): OwnerContext {
     const child = Context.owner(ctx);
     this.#t.queue.track(child);
     return child;
   }
   exit(token: unknown): void {
-    const child = token as Context;
+    const child = token as OwnerContext;
     this.#t.queue.settle(child);
     child.release();
   }

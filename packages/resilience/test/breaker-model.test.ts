@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Context } from '../src/context.js';
+import { Context, type OwnerContext } from '../src/context.js';
 import {
   type Backoff,
   BrokenCircuitError,
@@ -295,7 +295,7 @@ interface LiveCall {
   model: ModelCall;
   breaker: CircuitBreaker;
   token: unknown;
-  ctx: Context;
+  ctx: OwnerContext;
 }
 
 function options(cfg: Config, clock: ManualClock): CircuitBreakerOptions {

@@ -237,6 +237,18 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
   }
 
   exit(token: unknown, ok: boolean, outcome: unknown, ctx: Context): void {
+    // The common case first: a plain success while closed, nobody listening, no timing needed.
+    if (
+      ok &&
+      token === this.#gen &&
+      this.#state === CLOSED &&
+      this.#isFailureResult === null &&
+      !this.#window.needsClock &&
+      !this.#success.active
+    ) {
+      this.#window.record(false, false, Number.NaN);
+      return;
+    }
     let gen: number;
     let start: number;
     if (typeof token === 'number') {
