@@ -17,6 +17,12 @@ export type Event<T> = (listener: (event: T) => void) => Disposer;
 export class Emitter<T> {
   active = false;
   #listeners: Array<(event: T) => void> = [];
+  readonly #onActiveChange: (() => void) | undefined;
+
+  /** `onActiveChange` runs whenever {@link Emitter.active} flips, for owners that cache it. */
+  constructor(onActiveChange?: () => void) {
+    this.#onActiveChange = onActiveChange;
+  }
 
   /** The public subscribe function, bound once. */
   readonly event: Event<T> = (listener) => {
@@ -25,7 +31,10 @@ export class Emitter<T> {
     }
     // Copy on write so a listener that unsubscribes during emit does not skip its neighbour.
     this.#listeners = [...this.#listeners, listener];
-    this.active = true;
+    if (!this.active) {
+      this.active = true;
+      this.#onActiveChange?.();
+    }
     let disposed = false;
     return () => {
       if (disposed) return;
@@ -36,7 +45,10 @@ export class Emitter<T> {
         next.splice(i, 1);
         this.#listeners = next;
       }
-      this.active = this.#listeners.length > 0;
+      if (this.active && this.#listeners.length === 0) {
+        this.active = false;
+        this.#onActiveChange?.();
+      }
     };
   };
 

@@ -163,10 +163,19 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
   #warned = false;
 
   readonly #stateChange = new Emitter<CircuitStateChange>();
-  readonly #success = new Emitter<CircuitSuccessEvent>();
-  readonly #failure = new Emitter<CircuitFailureEvent>();
+  // Whether a closed-state call needs a ticket (start time), cached because enter() asks on
+  // every call: slow-call timing, or someone listening to outcomes (they get durations).
+  #ticketed = false;
+  /** A success needs no classification and no clock: no result predicate, no rate window. */
+  #plainSuccess = false;
+  readonly #updateTicketed = () => {
+    this.#ticketed =
+      this.#timed || this.#success.active || this.#failure.active || this.#ignored.active;
+  };
+  readonly #success = new Emitter<CircuitSuccessEvent>(this.#updateTicketed);
+  readonly #failure = new Emitter<CircuitFailureEvent>(this.#updateTicketed);
   readonly #rejection = new Emitter<CircuitRejectionEvent>();
-  readonly #ignored = new Emitter<CircuitIgnoredEvent>();
+  readonly #ignored = new Emitter<CircuitIgnoredEvent>(this.#updateTicketed);
   readonly onStateChange = this.#stateChange.event;
   readonly onSuccess = this.#success.event;
   readonly onFailure = this.#failure.event;
@@ -184,8 +193,10 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
     this.#maxTrialMs = config.maxTrialMs;
     this.#slowMs = config.slowMs;
     this.#timed = config.slowMs < Number.POSITIVE_INFINITY;
+    this.#ticketed = this.#timed;
     this.#isFailure = config.isFailure;
     this.#isFailureResult = config.isFailureResult;
+    this.#plainSuccess = config.isFailureResult === null && !this.#window.needsClock;
     this.#isIgnored = config.isIgnored;
     this.#fullMessage =
       config.name === undefined
@@ -202,9 +213,7 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
 
   enter(ctx: Context): unknown {
     if (this.#state === CLOSED) {
-      return this.#timed || this.#success.active || this.#failure.active || this.#ignored.active
-        ? new Ticket(this.#gen, this.#clock.now())
-        : this.#gen;
+      return this.#ticketed ? new Ticket(this.#gen, this.#clock.now()) : this.#gen;
     }
     return this.#enterOther(ctx);
   }
@@ -238,14 +247,9 @@ class Breaker extends InterceptorPolicy implements CircuitBreaker {
 
   exit(token: unknown, ok: boolean, outcome: unknown, ctx: Context): void {
     // The common case first: a plain success while closed, nobody listening, no timing needed.
-    if (
-      ok &&
-      token === this.#gen &&
-      this.#state === CLOSED &&
-      this.#isFailureResult === null &&
-      !this.#window.needsClock &&
-      !this.#success.active
-    ) {
+    // A number token equal to the generation was issued while closed, with nobody listening,
+    // and nothing has changed since.
+    if (ok && token === this.#gen && this.#plainSuccess && !this.#success.active) {
       this.#window.record(false, false, Number.NaN);
       return;
     }

@@ -99,7 +99,8 @@ export class TimeWindow implements BreakerWindow {
   }
 
   record(failed: boolean, slow: boolean, now: number): boolean {
-    this.advance(now);
+    // NaN: a success placed without a clock read (see needsClock), in the newest bucket known.
+    if (!Number.isNaN(now)) this.advance(now);
     const c = this.#counts;
     const i = this.#slot;
     c[i]!++;
