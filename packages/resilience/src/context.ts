@@ -1,3 +1,4 @@
+import type { DeadlineQueue } from './deadlines.js';
 import { TimeoutError } from './errors.js';
 import type { Disposer } from './event.js';
 
@@ -57,6 +58,11 @@ export class Context implements ExecutionContext {
   refusal: unknown;
   /** Aggressive timeout: rejects the caller's promise at the deadline. */
   onDeadline: ((reason: unknown) => void) | null;
+  /**
+   * Owner: the cooperative timeout tracking it lazily. The deadline is acted on only once the
+   * signal exists (or someone asks whether the context is aborted), see DeadlineQueue.
+   */
+  deadlines: DeadlineQueue<Context> | null;
 
   private constructor(
     kind: Kind,
@@ -76,6 +82,7 @@ export class Context implements ExecutionContext {
     this.settled = false;
     this.refusal = undefined;
     this.onDeadline = null;
+    this.deadlines = null;
   }
 
   /** The context of a new `execute` call. */
@@ -114,6 +121,7 @@ export class Context implements ExecutionContext {
       case DELEGATE:
         return this.parent!.aborted;
       default:
+        if (this.deadlines !== null) this.watchDeadline();
         return this.selfAborted || this.parent!.aborted;
     }
   }
@@ -126,6 +134,7 @@ export class Context implements ExecutionContext {
       case DELEGATE:
         return this.parent!.reason;
       default:
+        if (this.deadlines !== null) this.watchDeadline();
         return this.selfAborted ? this.selfReason : this.parent!.reason;
     }
   }
@@ -189,10 +198,20 @@ export class Context implements ExecutionContext {
     }
   }
 
+  /** Hands a lazily tracked deadline to its queue, once; it may abort this context at once. */
+  private watchDeadline(): void {
+    const queue = this.deadlines!;
+    this.deadlines = null;
+    queue.watch(this);
+  }
+
   private ownSignal(): AbortSignal {
     if (this.controller) return this.controller.signal;
     const controller = new AbortController();
     this.controller = controller;
+    // From now on the deadline must abort this signal: have the timeout watch it (which aborts
+    // it at once if the deadline has already passed).
+    if (this.deadlines !== null) this.watchDeadline();
     if (this.selfAborted) {
       controller.abort(this.selfReason);
       return controller.signal;

@@ -197,7 +197,7 @@ class HedgeRun {
       this.current = null;
       if (this.started <= policy.maxHedges && !this.stopped) {
         this.current = a;
-        timers.track(a);
+        timers.track(a, true);
       }
     }
     if (index > 0 && policy.hedged.active) policy.hedged.emit({ attempt: index });

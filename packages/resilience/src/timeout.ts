@@ -76,12 +76,22 @@ class CooperativeTimeout extends InterceptorPolicy implements TimeoutPolicy {
   }
   enter(ctx: Context): OwnerContext {
     const child = Context.owner(ctx);
-    this.#t.queue.track(child);
+    const queue = this.#t.queue;
+    // Lazily: the deadline is acted on only if the operation reads its signal (or asks whether
+    // it is aborted); one that never does could not have been aborted anyway.
+    child.deadlines = queue;
+    queue.track(child, false);
     return child;
   }
   exit(token: unknown): void {
     const child = token as OwnerContext;
-    this.#t.queue.settle(child);
+    const queue = this.#t.queue;
+    // A call that never looked at its signal and ran past the deadline: note it now.
+    if (!child.settled && !child.selfAborted && queue.isExpired(child)) {
+      child.settled = true;
+      this.#t.expire(child);
+    }
+    queue.settle(child);
     child.release();
   }
 }
@@ -106,7 +116,7 @@ class AggressiveTimeout extends PolicyBase implements TimeoutPolicy {
     const queue = this.#t.queue;
     return new Promise<T>((resolve, reject) => {
       child.onDeadline = reject;
-      queue.track(child);
+      queue.track(child, true);
       const done = () => {
         queue.settle(child);
         child.release();

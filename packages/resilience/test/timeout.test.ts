@@ -98,6 +98,60 @@ describe('timeout', () => {
     );
   });
 
+  it('cooperative: a signal first read after the deadline is already aborted', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(100, { clock });
+    const fired: number[] = [];
+    policy.onTimeout((e) => fired.push(e.attempt));
+    let late: AbortSignal | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const p = policy.execute(async (ctx) => {
+      await gate;
+      late = ctx.signal;
+      return 'done';
+    });
+    await clock.advance(110);
+    release();
+    await expect(p).resolves.toBe('done');
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBeInstanceOf(TimeoutError);
+    expect(fired).toEqual([0]);
+  });
+
+  it('cooperative: an operation that ignores its signal and ends late is still reported', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(100, { clock });
+    const fired: number[] = [];
+    policy.onTimeout((e) => fired.push(e.timeoutMs));
+    let resolve!: () => void;
+    const p = policy.execute(() => new Promise<void>((r) => (resolve = r)));
+    await clock.advance(150);
+    expect(fired).toEqual([]); // nothing could be aborted: noted when it ends
+    // The policy stops ticking once the deadline has passed, even though the call hangs on.
+    await clock.advance(10);
+    expect(clock.pendingTimers).toBe(0);
+    expect(policy.inFlight).toBe(0);
+    resolve();
+    await p;
+    expect(fired).toEqual([100]);
+  });
+
+  it('cooperative: an operation that ends in time is never reported', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(100, { clock });
+    const fired: number[] = [];
+    policy.onTimeout((e) => fired.push(e.timeoutMs));
+    let resolve!: () => void;
+    const p = policy.execute(() => new Promise<void>((r) => (resolve = r)));
+    await clock.advance(90);
+    resolve();
+    await p;
+    await clock.advance(500);
+    expect(fired).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('rejects bad options with a TypeError naming the option', () => {
     expect(() => timeout(0)).toThrow(/"ms" must be > 0/);
     expect(() => timeout(Number.NaN)).toThrow(/"ms" must be a number, got NaN/);
