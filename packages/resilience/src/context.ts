@@ -139,11 +139,6 @@ export class Context implements ExecutionContext {
     }
   }
 
-  /** True when the caller (above this context's own abort) has cancelled. */
-  get parentAborted(): boolean {
-    return this.parent ? this.parent.aborted : this.aborted;
-  }
-
   /**
    * True when the call was cancelled by the caller or by a policy giving up on it (a hedge that
    * found a winner), as opposed to timing out. Errors after a cancellation are neutral for a

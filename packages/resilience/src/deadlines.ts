@@ -164,7 +164,8 @@ export class DeadlineQueue<T extends Tracked> {
       if (entry.settled) continue;
       if (entry.gen <= expired) {
         entry.settled = true;
-        (due ??= []).push(entry);
+        if (due === null) due = [];
+        due.push(entry);
       } else {
         q[w++] = entry;
       }

@@ -9,7 +9,7 @@ import {
   timeout,
   wrap,
 } from '../src/index.js';
-import { InterceptorPolicy, Segment } from '../src/interceptor.js';
+import { InterceptorPolicy } from '../src/interceptor.js';
 import { type Link, type Operation, PolicyBase, RUN, runNext } from '../src/policy.js';
 
 /** Records enter/exit order; refuses when told to. */
@@ -80,7 +80,7 @@ describe('wrap', () => {
     ]);
   });
 
-  it('fuses neighbouring interceptors into one segment', () => {
+  it('lists the composed policies, outermost first', () => {
     const log: string[] = [];
     const p = wrap(
       new Probe('a', log),
@@ -88,7 +88,8 @@ describe('wrap', () => {
       new Around('c', log),
       new Probe('d', log),
     );
-    expect(p.policies).toHaveLength(4);
+    expect(p.policies.map((x) => (x as Probe | Around).name)).toEqual(['a', 'b', 'c', 'd']);
+    expect(Object.isFrozen(p.policies)).toBe(true);
   });
 
   it('a refusal inside a segment exits the interceptors already entered, with the error', async () => {
@@ -210,10 +211,5 @@ describe('execution context', () => {
       expect(ctx.signal).toBe(ctx.signal);
       expect(ctx.attempt).toBe(0);
     });
-  });
-
-  it('Segment is what wrap builds for neighbouring interceptors', () => {
-    const s = new Segment([timeout(1) as unknown as InterceptorPolicy]);
-    expect(s.list).toHaveLength(1);
   });
 });
