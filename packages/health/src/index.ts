@@ -1,4 +1,11 @@
 export {
+  type KubernetesOptions,
+  type KubernetesProbe,
+  type KubernetesProbeConfig,
+  kubernetesProbes,
+  toYaml,
+} from './kubernetes.js';
+export {
   type CheckOptions,
   DEFAULTS,
   type HealthOptions,
