@@ -1,0 +1,34 @@
+/** Exit codes every `nines` command uses. */
+export const EXIT = {
+  /** Success. */
+  ok: 0,
+  /** The command ran and found a problem (a failed check, a frozen budget). */
+  failure: 1,
+  /** The command line or a configuration file is wrong; nothing was done. */
+  usage: 2,
+} as const;
+
+/** Where a command writes: injectable so tests and embedders capture output. */
+export interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly cwd: string;
+}
+
+/** A leaf command (`nines k8s probes`) or a group of commands (`nines k8s`). */
+export interface Command {
+  readonly name: string;
+  /** One line for the parent's help. */
+  readonly summary: string;
+  /** Full help text: usage, options, examples, exit codes. */
+  readonly help: string;
+  /** Sub-commands of a group. */
+  readonly commands?: readonly Command[];
+  /** Runs a leaf command with the arguments after its name; resolves with the exit code. */
+  readonly run?: (args: readonly string[], io: Io) => Promise<number>;
+}
+
+/** An error in the command line or a configuration file: reported with exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
