@@ -1,4 +1,18 @@
 export {
+  type DiskCheckOptions,
+  diskCheck,
+  type EventLoopCheckOptions,
+  eventLoopCheck,
+  type HttpCheckOptions,
+  httpCheck,
+  type MemoryCheckOptions,
+  memoryCheck,
+  type TcpCheckOptions,
+  tcpCheck,
+} from './builtin-checks.js';
+export type { CheckResult } from './checks.js';
+export { createHealth, type Health, type ProbeServer } from './health.js';
+export {
   type KubernetesOptions,
   type KubernetesProbe,
   type KubernetesProbeConfig,
@@ -13,3 +27,5 @@ export {
   type ProbeTiming,
   type ShutdownOptions,
 } from './options.js';
+export type { ProbeBody, ProbeResult, ProbeStatus } from './probes.js';
+export type { HealthState } from './state.js';

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { CircuitBreaker, Clock } from '@nines/resilience';
 
 /**
  * The health configuration of a service. One object drives the probe endpoints, the dependency
@@ -23,6 +24,23 @@ export interface HealthOptions {
   readonly maxEventLoopDelayMs?: number;
   /** Graceful shutdown. */
   readonly shutdown?: ShutdownOptions;
+  /**
+   * Circuit breakers from `@nines/resilience` whose state readiness reports, by name (shown in
+   * the body's `checks` next to the checks; a name may not repeat a check's). An `'open'` or
+   * `'isolated'` breaker counts as a failed critical check handled by `onBreakerOpen`;
+   * `'half-open'` counts as passing.
+   */
+  readonly breakers?: Record<string, CircuitBreaker>;
+  /**
+   * What readiness does while a breaker in `breakers` is open or isolated. Default `'degrade'`:
+   * stay ready and report it. A breaker protects one dependency, usually shared by every instance,
+   * so it tends to open on all of them at once; `'fail'` would then take the whole service out of
+   * rotation. Use `'fail'` only for a dependency without which no request can succeed and that
+   * other instances may still reach.
+   */
+  readonly onBreakerOpen?: 'fail' | 'degrade';
+  /** Time source for check timeouts, result caching, latencies and the event-loop window. */
+  readonly clock?: Clock;
 }
 
 /** Where the probes are served, how often Kubernetes calls them, and who sees details. */
@@ -104,6 +122,7 @@ export const DEFAULTS = {
   detail: 'loopback',
   maxEventLoopDelayMs: 1_000,
   onCriticalFailure: 'fail',
+  onBreakerOpen: 'degrade',
   liveness: { periodSeconds: 15, failureThreshold: 3, timeoutSeconds: 1, initialDelaySeconds: 0 },
   readiness: { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 1, initialDelaySeconds: 0 },
   startup: { periodSeconds: 10, failureThreshold: 30, timeoutSeconds: 1, initialDelaySeconds: 0 },
