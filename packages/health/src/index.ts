@@ -28,4 +28,17 @@ export {
   type ShutdownOptions,
 } from './options.js';
 export type { ProbeBody, ProbeResult, ProbeStatus } from './probes.js';
+export {
+  createShutdown,
+  type Shutdown,
+  type ShutdownCutOff,
+  ShutdownForcedError,
+  type ShutdownHook,
+  type ShutdownHookInfo,
+  type ShutdownHookOptions,
+  type ShutdownHookResult,
+  type ShutdownPhase,
+  type ShutdownPhaseEvent,
+  type ShutdownReport,
+} from './shutdown.js';
 export type { HealthState } from './state.js';

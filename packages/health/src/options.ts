@@ -111,6 +111,12 @@ export interface ShutdownOptions {
   readonly hookTimeoutMs?: number;
   /** Call `process.exit` at the end (default true); false leaves the exit to the caller. */
   readonly exit?: boolean;
+  /**
+   * Time source for the drain delay, the request deadline and hook timeouts. Default
+   * `systemClock` from '@nines/resilience'; tests pass a `ManualClock` so no test waits for real
+   * time.
+   */
+  readonly clock?: Clock;
 }
 
 /** The lesson's defaults, in one place. */
