@@ -1,20 +1,20 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Clock } from '@nines/resilience';
+import type { Clock, TimerHandle } from '@nines/resilience';
 
 /** Sampling interval of the event-loop histograms (ms): fine enough for thresholds of 50 ms up. */
 export const EVENT_LOOP_RESOLUTION_MS = 20;
 
 /**
  * The worst event-loop delay over a sliding window, from `perf_hooks.monitorEventLoopDelay`
- * (native sampling, no JavaScript timer).
+ * (native sampling, no JavaScript callback per sample).
  *
  * A histogram loses the interval right after it is enabled or reset (it has no previous sample to
  * measure from), so a single histogram reset at every window boundary would miss a block that
- * starts just then. Two histograms are reset in turn instead, and the reading comes from the one
- * reset longer ago: it covers at least the last full window without a gap, so a block is visible
- * for at least one window after it ends (a whole liveness period when the window is the period,
- * which is how the probes use it), and for at most two windows when the monitor is read at least
- * once a window. Windows turn lazily when the monitor is read, on the injected clock: no timer.
+ * starts just then. Two histograms are reset in turn, one window apart, and the reading comes from
+ * the one reset longer ago: it covers the last one to two windows without a gap, so a block stays
+ * visible for at least one window after it ends and for less than two. Windows turn on a timer
+ * (unref'd, on the injected clock), not when the monitor is read, so how often someone reads it (a
+ * curious human, a second monitoring system) never changes what the kubelet sees.
  *
  * @internal
  */
@@ -24,8 +24,7 @@ export class EventLoopMonitor {
   readonly #histograms: [IntervalHistogram, IntervalHistogram];
   /** Index of the histogram reset longer ago: the one that is read. */
   #older = 0;
-  #turnedAt: number;
-  #closed = false;
+  #timer: TimerHandle | undefined;
 
   constructor(clock: Clock, windowMs: number) {
     this.#clock = clock;
@@ -36,33 +35,41 @@ export class EventLoopMonitor {
       monitorEventLoopDelay({ resolution }),
     ];
     for (const h of this.#histograms) h.enable();
-    this.#turnedAt = clock.now();
+    this.#schedule();
   }
 
+  #schedule(): void {
+    const handle = this.#clock.setTimeout(this.#turn, this.#windowMs);
+    // Measuring must never keep the process alive (a ManualClock handle has no unref).
+    (handle as { unref?: () => void } | null)?.unref?.();
+    this.#timer = handle;
+  }
+
+  readonly #turn = (): void => {
+    // The older histogram has covered two windows: restart it; the other becomes the older.
+    this.#histograms[this.#older]!.reset();
+    this.#older = 1 - this.#older;
+    this.#schedule();
+  };
+
   /**
-   * The worst delay (ms) since the older histogram's reset: how late the loop was to run a timer due
-   * every {@link EVENT_LOOP_RESOLUTION_MS}, so an idle loop reads about 0. 0 after `close()`.
+   * The worst delay (ms) in the last one to two windows: how late the loop was to run a sample
+   * due every {@link EVENT_LOOP_RESOLUTION_MS}, so an idle loop reads about 0. 0 after `close()`.
    */
   delayMs(): number {
-    if (this.#closed) return 0;
-    const now = this.#clock.now();
-    if (now - this.#turnedAt >= this.#windowMs) {
-      // The older histogram has covered two windows: restart it; the other becomes the older.
-      this.#histograms[this.#older]!.reset();
-      this.#older = 1 - this.#older;
-      this.#turnedAt = now;
-    }
+    if (this.#timer === undefined) return 0;
     const h = this.#histograms[this.#older]!;
+    if (h.count === 0) return 0;
     // Recorded values are intervals between samples (ns): an on-time sample records the
     // resolution itself, so lateness is the excess.
-    if (h.count === 0) return 0;
     return Math.max(0, h.max / 1e6 - EVENT_LOOP_RESOLUTION_MS);
   }
 
-  /** Stops sampling. Idempotent. */
+  /** Stops sampling and the window timer. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#timer === undefined) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     for (const h of this.#histograms) h.disable();
   }
 }

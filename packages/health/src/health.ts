@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { type CircuitBreaker, type Clock, systemClock } from '@nines/resilience';
 import { type CheckConfig, type CheckResult, CheckRunner, parseChecks } from './checks.js';
 import { EventLoopMonitor } from './event-loop.js';
-import { DEFAULTS, type HealthOptions, type ProbeOptions, type ProbeTiming } from './options.js';
+import {
+  DEFAULTS,
+  type HealthOptions,
+  type ProbeOptions,
+  type ProbeTiming,
+  type ShutdownOptions,
+} from './options.js';
 import {
   type DetailGate,
   detailGate,
@@ -18,6 +24,7 @@ import {
   startupStatus,
   statusCodeOf,
 } from './probes.js';
+import { createShutdown, type Shutdown } from './shutdown.js';
 import { HealthState } from './state.js';
 import { clockOption, describe, enumOption, numberOption, optionsObject } from './validate.js';
 
@@ -75,8 +82,16 @@ export interface Health {
   /** The startup answer now. */
   startup(): ProbeResult;
   /**
-   * Stops the event-loop monitor and closes the probe servers from `listen()`. Call it last in a
-   * shutdown: while draining, the probe server must keep answering (readiness 503).
+   * Graceful shutdown on `shutdown.signals` (SIGTERM and SIGINT by default), built from
+   * `options.shutdown` on the same {@link Health.state}: readiness fails as soon as it begins.
+   * Attach the app's server(s) and register cleanup hooks on it (see `createShutdown`). Pass
+   * `shutdown: { signals: [] }` to leave signals to someone else.
+   */
+  readonly shutdown: Shutdown;
+  /**
+   * Stops the event-loop monitor, closes the probe servers from `listen()` and removes the
+   * shutdown's signal listeners (a shutdown under way goes on). Call it last in a shutdown: while
+   * draining, the probe server must keep answering (readiness 503).
    */
   close(): Promise<void>;
 }
@@ -259,6 +274,18 @@ function breakerResult(breaker: CircuitBreaker): CheckResult {
     : { status: 'fail', latencyMs: 0, error: `circuit ${state}`, detail: { state } };
 }
 
+/** The shutdown options, with the health clock unless the shutdown has its own. */
+function shutdownOptions(value: unknown, clock: Clock | undefined): ShutdownOptions | undefined {
+  if (clock === undefined) return value as ShutdownOptions | undefined;
+  if (value === undefined) return { clock };
+  // Anything but a plain object goes through untouched, for createShutdown to reject by name.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return value as ShutdownOptions;
+  }
+  const given = value as ShutdownOptions;
+  return given.clock === undefined ? { ...given, clock } : given;
+}
+
 const STARTUP_OK: ProbeResult = { statusCode: 200, body: { status: startupStatus(true) } };
 const STARTUP_WAIT: ProbeResult = { statusCode: 503, body: { status: startupStatus(false) } };
 const FAILED: ProbeBody = { status: 'fail' };
@@ -273,6 +300,7 @@ const FAILED: ProbeBody = { status: 'fail' };
  *   checks: { db: tcpCheck('db.internal', 5432), search: { ...httpCheck(searchUrl), critical: false } },
  * });
  * const server = http.createServer((req, res) => health.handler(req, res) || app(req, res));
+ * health.shutdown.attach(server);
  * server.listen(8080, () => health.started());
  */
 export function createHealth(options?: HealthOptions): Health {
@@ -302,9 +330,11 @@ export function createHealth(options?: HealthOptions): Health {
   const probes = parseProbes(o.probes);
   const checks = parseChecks(OWNER, o.checks, onCriticalFailure);
   const breakers = parseBreakers(o.breakers, checks);
-  // `shutdown` is validated by the shutdown sequence that consumes it.
 
   const state = new HealthState();
+  // Created last among the validating steps (it validates `shutdown` itself) and before anything
+  // that holds resources, so a bad option leaves no signal listener or histogram behind.
+  const shutdown = createShutdown(state, shutdownOptions(o.shutdown, o.clock));
   const runner = new CheckRunner(checks, clock);
   // Infinity switches the liveness measurement off: no histogram at all.
   let monitor: EventLoopMonitor | undefined =
@@ -334,7 +364,8 @@ export function createHealth(options?: HealthOptions): Health {
     }
     const outcomes = runner.size === 0 ? [] : await runner.run(budgetMs);
     const inputs: ReadinessInput[] = [];
-    const detail: Record<string, CheckResult> = {};
+    // No prototype: a check named "__proto__" must stay a key.
+    const detail: Record<string, CheckResult> = Object.create(null);
     for (const { config, result } of outcomes) {
       detail[config.name] = result;
       inputs.push({
@@ -432,6 +463,7 @@ export function createHealth(options?: HealthOptions): Health {
   };
 
   const close = async (): Promise<void> => {
+    shutdown.dispose();
     monitor?.close();
     monitor = undefined;
     await Promise.all(
@@ -456,8 +488,7 @@ export function createHealth(options?: HealthOptions): Health {
     liveness,
     readiness,
     startup,
+    shutdown,
     close,
-    // Graceful shutdown: `health.shutdown`, built by `createShutdown(state, options.shutdown)`
-    // from ./shutdown.js, is wired here once that module exists.
   };
 }

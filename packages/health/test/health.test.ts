@@ -249,6 +249,16 @@ describe('probe endpoints on the app server', () => {
     expect(calls).toBe(2);
   });
 
+  it('keeps any check name as a key of the body, "__proto__" included', async () => {
+    // fromEntries defines an own "__proto__" key, as a configuration loaded from JSON would.
+    const checks = Object.fromEntries([['__proto__', { check: () => 7 }]]);
+    const { health, port } = await serve({ checks });
+    health.started();
+    expect((await get(port, '/ready')).text).toBe(
+      '{"status":"ok","checks":{"__proto__":{"status":"ok","latencyMs":0,"detail":7}}}',
+    );
+  });
+
   it('a check that throws synchronously or rejects never crashes the process', async () => {
     const { health, port } = await serve({
       checks: {
@@ -490,5 +500,47 @@ describe('createHealth options', () => {
   ])('rejects %j', (options, message) => {
     expect(() => createHealth(options as HealthOptions)).toThrow(TypeError);
     expect(() => createHealth(options as HealthOptions)).toThrow(message);
+  });
+});
+
+describe('graceful shutdown wiring', () => {
+  it('health.shutdown fails readiness at once while liveness stays up, on the health clock', async () => {
+    const clock = new ManualClock();
+    const { health, port } = await serve({
+      clock,
+      shutdown: { signals: [], exit: false, drainDelayMs: 1_000, requestTimeoutMs: 0 },
+    });
+    health.started();
+    expect((await get(port, '/ready')).status).toBe(200);
+    const done = health.shutdown.shutdown('test');
+    expect(health.state.shuttingDown).toBe(true);
+    expect(health.shutdown.phase).toBe('draining');
+    const ready = await get(port, '/ready');
+    expect([ready.status, ready.json]).toEqual([503, { status: 'shutting_down' }]);
+    expect((await get(port, '/healthz')).status).toBe(200);
+    // The drain delay runs on the clock given to createHealth.
+    await clock.advance(999);
+    expect(health.shutdown.phase).toBe('draining');
+    await clock.advance(1);
+    await expect(done).resolves.toBe(0);
+  });
+
+  it('listens for signals from creation until close()', async () => {
+    const before = process.listenerCount('SIGTERM');
+    const health = createHealth();
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    await health.close();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    const quiet = createHealth({ shutdown: { signals: [] } });
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    await quiet.close();
+  });
+
+  it('rejects bad shutdown options at creation, leaving no listener behind', () => {
+    const before = process.listenerCount('SIGTERM');
+    expect(() => createHealth({ shutdown: { drainDelayMs: -1 } })).toThrow(TypeError);
+    expect(() => createHealth({ shutdown: { drainDelayMs: -1 } })).toThrow(/"drainDelayMs"/);
+    expect(() => createHealth({ shutdown: 'now' as never })).toThrow(/must be an object/);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 });
