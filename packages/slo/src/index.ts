@@ -21,6 +21,35 @@ export {
   targetForDowntime,
 } from './availability.js';
 export {
+  type AlertEvaluation,
+  type AlertFiredEvent,
+  type AlertPairStatus,
+  type AlertResolvedEvent,
+  type AlertSeverity,
+  type AlertWindowPair,
+  burnRateFactor,
+  DEFAULT_ALERT_WINDOWS,
+  type SeverityStatus,
+} from './engine/alerts.js';
+export type { Disposer, Listen } from './engine/events.js';
+export {
+  parseSnapshot,
+  SNAPSHOT_VERSION,
+  type SnapshotBucket,
+  type TrackerSnapshot,
+} from './engine/snapshot.js';
+export { type FileSnapshotStore, fileStore, type SnapshotStore } from './engine/store.js';
+export {
+  type BudgetForecast,
+  type BudgetStatus,
+  type Clock,
+  type SloEvent,
+  type SloTracker,
+  type SloTrackerOptions,
+  sloTracker,
+  type WindowStats,
+} from './engine/tracker.js';
+export {
   type AlertingConfig,
   type AvailabilityQueries,
   type Budgeting,
