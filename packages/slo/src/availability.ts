@@ -179,13 +179,14 @@ export function targetForDowntime(downtimeMs: number, period: Period = 'month'):
 
 /**
  * Number of nines of a target: `-log10(1 - target)`. 0.999 → 3, 0.9995 → 3.30, 0.99 → 2.
- * Rounded to 9 decimals so binary noise does not turn 0.999 into 2.9999999999999996.
+ * Rounded to 6 decimals: a target near 1 is stored with a relative error of about
+ * 1e-16 / (1 - target), so more decimals would only show binary noise (0.99999999 → 7.999999998).
  *
  * @throws TypeError naming `target`.
  */
 export function ninesCount(target: number): number {
   checkTarget('ninesCount', 'target', target);
-  return Math.round(-Math.log10(1 - target) * 1e9) / 1e9;
+  return Math.round(-Math.log10(1 - target) * 1e6) / 1e6;
 }
 
 /** Allowed downtime over one period. */
