@@ -89,3 +89,12 @@ export {
   type SlaTier,
   sla,
 } from './sla.js';
+export { SpecError } from './spec/errors.js';
+export {
+  type LoadSloFileOptions,
+  type LoadSlosOptions,
+  loadSloFile,
+  loadSloFiles,
+  loadSlos,
+  type SpecFormat,
+} from './spec/load.js';

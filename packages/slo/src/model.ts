@@ -18,6 +18,13 @@ export interface AvailabilityQueries {
   /** Counter selector of bad events; exactly one of `good` and `bad` is set. */
   readonly bad?: string;
   readonly good?: string;
+  /**
+   * True when the queries are PromQL expressions with a `{{.window}}` placeholder for the range
+   * (Sloth's form, e.g. `sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))`) rather than
+   * counter selectors: rules substitute each window for the placeholder instead of wrapping the
+   * selector in `rate()`.
+   */
+  readonly windowed?: boolean;
 }
 
 /** What counts as a good event. */
