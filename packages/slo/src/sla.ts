@@ -227,7 +227,16 @@ export function describeSlaEvaluation(s: Sla, evaluation: SlaEvaluation): string
   const valid = asSla('describeSlaEvaluation', s);
   const target = formatPercent(valid.objective);
   if (evaluation.measured === null) return `no data against ${target}: met, no credit`;
-  const head = `${formatPercent(evaluation.measured)} against ${target}`;
+  // Three decimals, or more when fewer would print a missed measurement as the objective itself.
+  let digits = 3;
+  while (
+    digits < 10 &&
+    evaluation.measured !== valid.objective &&
+    formatPercent(evaluation.measured, digits) === target
+  ) {
+    digits++;
+  }
+  const head = `${formatPercent(evaluation.measured, digits)} against ${target}`;
   if (evaluation.met) return `${head}: met`;
   return `${head}: missed, ${evaluation.credit === 0 ? 'no credit' : `credit ${formatPercent(evaluation.credit)}`}`;
 }

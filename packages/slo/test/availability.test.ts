@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   allowedDowntime,
@@ -49,6 +50,29 @@ describe('ninesTable', () => {
     expect(t.nines).toBe(3);
     expect(t.target).toBe(0.999);
     expect(Object.isFrozen(t) && Object.isFrozen(t.year)).toBe(true);
+  });
+
+  it('matches the table in the README', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.split('## Availability math')[1]!.split('\n## ')[0]!;
+    const rows = section
+      .split('\n')
+      .filter((line) => /^\| 99/.test(line))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    expect(rows.length).toBe(6);
+    for (const [percent, nines, ...texts] of rows) {
+      const t = ninesTable(parseTarget(percent!));
+      expect([t.percent, Number(t.nines.toFixed(1)), ...PERIODS.map((p) => t[p].text)]).toEqual([
+        percent,
+        Number(nines),
+        ...texts,
+      ]);
+    }
   });
 
   it('works for any target in (0, 1), not only whole nines', () => {

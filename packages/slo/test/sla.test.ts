@@ -81,6 +81,13 @@ describe('sla credit tiers (a cloud provider region SLA)', () => {
       '98% against 99.9%: missed, credit 25%',
     );
     expect(describeSlaEvaluation(s, evaluateSla(s, 0.9995))).toBe('99.95% against 99.9%: met');
+    expect(
+      describeSlaEvaluation(region, evaluateSla(region, { good: 43_140, total: 43_200 })),
+    ).toBe('99.861% against 99.99%: missed, credit 10%');
+    // Never printed as the objective itself when it was missed.
+    expect(describeSlaEvaluation(region, evaluateSla(region, 0.99989999))).toBe(
+      '99.989999% against 99.99%: missed, credit 10%',
+    );
   });
 
   it('is frozen and copies the tiers', () => {
