@@ -88,7 +88,7 @@ describe('composition properties', () => {
     );
   });
 
-  it('compose equals the helpers it stands for', () => {
+  it('compose equals the functions it stands for', () => {
     fc.assert(
       fc.property(availability, availability, availability, (a, b, c) => {
         expect(compose({ series: [a, { parallel: [b, c] }] })).toBe(inSeries(a, inParallel(b, c)));

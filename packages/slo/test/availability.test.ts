@@ -158,7 +158,7 @@ describe('parseTarget', () => {
   });
 
   it('gives exactly the double of the written decimal (no 0.9990000000000001)', () => {
-    expect(99.9 / 100).not.toBe(0.999); // why the helper shifts the decimal point in text
+    expect(99.9 / 100).not.toBe(0.999); // why parseTarget shifts the decimal point in text
     expect(parseTarget('99.9')).toBe(0.999);
     expect(parseTarget('99.99%')).toBe(0.9999);
   });
