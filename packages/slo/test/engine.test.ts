@@ -128,7 +128,9 @@ describe('sloTracker: calendar windows', () => {
   it('starts a month at local midnight in the time zone', () => {
     const clock = new TestClock(Date.UTC(2026, 1, 28, 23, 0)); // Feb 28 18:00 in New York
     const t = sloTracker(
-      availabilitySlo({ window: { type: 'calendar', unit: 'month', timeZone: 'America/New_York' } }),
+      availabilitySlo({
+        window: { type: 'calendar', unit: 'month', timeZone: 'America/New_York' },
+      }),
       { clock },
     );
     t.record({ bad: 1 });
@@ -189,7 +191,9 @@ describe('sloTracker: bad input', () => {
     expect(() => sloTracker(slo, { bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
     expect(() =>
       sloTracker(slo, {
-        alertWindows: [{ severity: 'page', budgetPercent: 2, longWindowMs: MIN, shortWindowMs: HOUR }],
+        alertWindows: [
+          { severity: 'page', budgetPercent: 2, longWindowMs: MIN, shortWindowMs: HOUR },
+        ],
       }),
     ).toThrow(/alertWindows\[0\]\.shortWindowMs/);
   });

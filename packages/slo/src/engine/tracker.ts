@@ -127,7 +127,11 @@ export interface SloTracker {
   /** `good / total` over the SLO's period; 1 without events. */
   attainment(): number;
   budget(): BudgetStatus;
-  /** Counts, error ratio and burn rate over the last `windowMs`. */
+  /**
+   * Counts, error ratio and burn rate over the last `windowMs`, rounded up to whole buckets: the
+   * current bucket and those before it. Windows up to 6 h are exact to one `resolutionMs`; longer
+   * ones skip the part of their oldest coarse bucket that is not wholly inside the window.
+   */
   window(windowMs: number): WindowStats;
   burnRate(windowMs: number): number;
   errorRatio(windowMs: number): number;
