@@ -5,14 +5,14 @@
  * @internal
  */
 import { DEFAULT_DURATION_BUCKETS, type Sli, type Slo } from '../model.js';
-import { formatPercent, formatSeconds } from './duration.js';
+import { formatSeconds } from './duration.js';
 import type { Value } from './reader.js';
 
 /** The model's SLO name rule; also what Prometheus label values and rule names handle well. */
 export const NAME = /^[a-z0-9][a-z0-9-_]*$/;
 
 /** Checks a name against the model's rule. */
-export function checkName(value: Value, name: string, what = 'an SLO name'): string {
+export function checkName(value: Value, name: string, what = 'SLO name'): string {
   if (!NAME.test(name)) {
     throw value.error(
       `"${name}" is not a valid ${what} (lower-case letters, digits, "-" and "_", starting with a letter or digit)`,
@@ -35,16 +35,12 @@ export function checkService(value: Value, name: string): string {
  */
 export function checkFraction(value: Value, fraction: number, written: string): number {
   if (fraction >= 1) {
-    throw value.error(
-      `${written} is not a valid objective (must be below 100 %; ${written === '1' ? '1 is 100 %; ' : ''}e.g. 99.9% or 0.999)`,
-    );
+    const note = written === '1' ? '1 is 100 %; ' : '';
+    throw value.error(`${written} is not a valid objective (${note}must be below 100 %)`);
   }
   if (fraction <= 0) throw value.error(`${written} is not a valid objective (must be above 0 %)`);
   return fraction;
 }
-
-/** Formats an objective for messages. */
-export { formatPercent };
 
 /**
  * Builds a latency SLI. With explicit `buckets`, the threshold must be one of them, since a

@@ -22,7 +22,7 @@ export interface LoadSlosOptions {
   readonly file?: string;
   /**
    * The format; `'auto'` (the default) reads `apiVersion: openslo/v1` as OpenSLO,
-   * `version: prometheus/v1` as Sloth, anything else as nines.
+   * `version: prometheus/v1` (any `version:`) as Sloth, anything else as nines.
    */
   readonly format?: 'auto' | SpecFormat;
 }
@@ -67,7 +67,8 @@ function detect(src: Source): SpecFormat {
   const apiVersion = value('apiVersion');
   // Any openslo/ version goes to the OpenSLO loader, which names the one it supports.
   if (typeof apiVersion === 'string' && apiVersion.startsWith('openslo/')) return 'openslo';
-  if (value('version') === 'prometheus/v1') return 'sloth';
+  // Sloth's loader names the one version it reads when another is given.
+  if (value('version') !== undefined) return 'sloth';
   return 'nines';
 }
 

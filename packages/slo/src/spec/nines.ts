@@ -33,7 +33,7 @@ import {
   percentToFraction,
   shortWindowHint,
 } from './duration.js';
-import type { Source, Value } from './reader.js';
+import { type Source, suggest, type Value } from './reader.js';
 
 const TOP = ['service', 'description', 'labels', 'slos'] as const;
 const SLO = [
@@ -153,8 +153,9 @@ function readSli(value: Value): Sli {
     if (value.scalar === 'latency') {
       throw value.error('a latency SLI needs a threshold: { latency: { threshold: 200ms } }');
     }
+    const hint = suggest(value.text, ['availability']);
     throw value.error(
-      `must be availability or { availability: {...} } or { latency: {...} }, got ${value.text}`,
+      `must be availability or { availability: {...} } or { latency: {...} }, got ${value.text}${hint ? `; did you mean ${hint}?` : ''}`,
     );
   }
   const [kind, body] = value.fields(['availability', 'latency']).oneOf(['availability', 'latency']);
@@ -217,8 +218,9 @@ function readBudgeting(value: Value): Budgeting {
         'timeslices needs a slice and a target: { timeslices: { slice: 1m, target: 95% } }',
       );
     }
+    const hint = suggest(value.text, ['occurrences', 'timeslices']);
     throw value.error(
-      `must be occurrences or { timeslices: { slice, target } }, got ${value.text}`,
+      `must be occurrences or { timeslices: { slice, target } }, got ${value.text}${hint ? `; did you mean ${hint}?` : ''}`,
     );
   }
   const body = value.fields(['timeslices']).required('timeslices');

@@ -358,7 +358,7 @@ function readWindow(value: Value): SloWindow {
   const shorter = d.unit === 'm' || (d.unit === 'h' && d.count < 24);
   if (shorter) {
     throw durationValue.error(
-      `${text} is ${d.unit === 'm' ? 'minutes' : 'hours'}, shorter than a day${shortWindowHint(d) || '; an SLO window is days, weeks, months or quarters'}`,
+      `${text} is ${d.count === 1 ? 'one' : d.count} ${d.unit === 'm' ? 'minute' : 'hour'}${d.count === 1 ? '' : 's'}, shorter than a day${shortWindowHint(d) || '; an SLO window is days, weeks, a month or a quarter (e.g. 28d, 1M)'}`,
     );
   }
   if (!rolling) {

@@ -70,7 +70,7 @@ function readSli(value: Value): Slo['sli'] {
   // A precomputed error ratio cannot be measured in process or budgeted in events, which the
   // rest of nines needs; refuse it here rather than produce an SLO that half works.
   f.get('raw')?.fail(
-    'sli.raw (a precomputed error ratio) is not supported: nines needs event counts; write sli.events with error_query and total_query',
+    'a precomputed error ratio is not supported: nines needs event counts; write sli.events with error_query and total_query',
   );
   f.get('plugin')?.fail(
     'SLI plugins are not supported; write sli.events with error_query and total_query',
