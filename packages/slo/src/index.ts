@@ -31,6 +31,7 @@ export {
   DEFAULT_ALERT_WINDOWS,
   type SeverityStatus,
 } from './engine/alerts.js';
+export { type Clock, COARSE_CLOCK_TICK_MS, coarseClock } from './engine/clock.js';
 export type { Disposer, Listen } from './engine/events.js';
 export {
   parseSnapshot,
@@ -42,7 +43,6 @@ export { type FileSnapshotStore, fileStore, type SnapshotStore } from './engine/
 export {
   type BudgetForecast,
   type BudgetStatus,
-  type Clock,
   type SloEvent,
   type SloTracker,
   type SloTrackerOptions,

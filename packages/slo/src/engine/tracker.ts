@@ -11,6 +11,7 @@ import {
   type SeverityStatus,
 } from './alerts.js';
 import { BucketRing } from './buckets.js';
+import { type Clock, coarseClock } from './clock.js';
 import { Emitter, type Listen } from './events.js';
 import { checkTimeZone, type Period, PeriodCalculator } from './period.js';
 import { parseSnapshot, SNAPSHOT_VERSION, type TrackerSnapshot } from './snapshot.js';
@@ -20,11 +21,6 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 /** Windows up to this length are summed from fine buckets; longer ones from coarse buckets. */
 const FINE_SPAN_MS = 6 * HOUR;
-
-/** The only thing the engine needs from a clock: milliseconds since the epoch. */
-export interface Clock {
-  now(): number;
-}
 
 /**
  * One observation, or many at once:
@@ -40,7 +36,10 @@ export type SloEvent =
 
 /** Options of {@link sloTracker}. */
 export interface SloTrackerOptions {
-  /** Time source (ms since the epoch). Default: `Date`. Read once per `record()`. */
+  /**
+   * Time source (ms since the epoch), read once per `record()`. Default {@link coarseClock}
+   * (`Date.now()` cached for up to 250 ms); `Date` for exact times.
+   */
   readonly clock?: Clock;
   /**
    * Width of the recent buckets used for windows up to 6 h, in ms. Must divide 15 minutes and be
@@ -280,7 +279,7 @@ class Tracker implements SloTracker {
 
   constructor(slo: Slo, options: SloTrackerOptions) {
     this.slo = slo;
-    this.#clock = options.clock ?? Date;
+    this.#clock = options.clock ?? coarseClock;
     this.resolutionMs = options.resolutionMs ?? MINUTE;
     this.#minEvents = options.minEvents ?? 0;
     this.#allowed = 1 - slo.objective;
