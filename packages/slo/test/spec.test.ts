@@ -175,6 +175,22 @@ describe('nines format', () => {
     });
   });
 
+  it('adds any threshold to the default buckets exactly once, keeping them in order', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20_000 }), (ms) => {
+        const sli = one(`name: a\nobjective: 99%\nsli: { latency: { threshold: ${ms}ms } }`).sli;
+        if (sli.type !== 'latency') throw new Error('expected a latency SLI');
+        expect(sli.thresholdSeconds).toBe(ms / 1000);
+        expect(sli.buckets.filter((b) => b === ms / 1000)).toHaveLength(1);
+        for (const b of DEFAULT_DURATION_BUCKETS) expect(sli.buckets).toContain(b);
+        for (let i = 1; i < sli.buckets.length; i++) {
+          expect(sli.buckets[i]!).toBeGreaterThan(sli.buckets[i - 1]!);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('accepts explicit buckets containing the threshold, in seconds or as durations', () => {
     const sli = one(
       'name: a\nobjective: 99%\nsli: { latency: { threshold: 0.3, buckets: [100ms, 0.3, 1s], histogram: rpc_seconds } }',

@@ -94,11 +94,6 @@ export function percentToFraction(percent: number): number {
   return Number(`${padded.slice(0, -2)}.${padded.slice(-2)}${frac}`);
 }
 
-/** A fraction as a percentage for messages: 0.999 gives `99.9%`. */
-export function formatPercent(fraction: number): string {
-  return `${Number((fraction * 100).toPrecision(12))}%`;
-}
-
 /** Checks an IANA time zone name with the runtime's own database. */
 export function isTimeZone(name: string): boolean {
   try {

@@ -53,17 +53,15 @@ export function loadNines(src: Source): Loaded[] {
   if (root.node === null)
     throw root.error('the file is empty; expected a map with "service" and "slos"');
   const top = root.fields(TOP);
-  const service = checkService(top.required('service'), top.required('service').string());
+  const serviceValue = top.required('service');
+  const service = checkService(serviceValue, serviceValue.string());
   const serviceLabels = top.get('labels')?.labels() ?? {};
   const items = top.required('slos').list();
   if (items.length === 0) throw top.required('slos').error('must list at least one SLO');
-  return items.map((item) => ({
-    slo: loadSlo(item, service, serviceLabels),
-    at: item.fields(SLO).required('name'),
-  }));
+  return items.map((item) => loadSlo(item, service, serviceLabels));
 }
 
-function loadSlo(item: Value, service: string, serviceLabels: Record<string, string>): Slo {
+function loadSlo(item: Value, service: string, serviceLabels: Record<string, string>): Loaded {
   const f = item.fields(SLO);
   const nameValue = f.required('name');
   const name = checkName(nameValue, nameValue.string());
@@ -75,7 +73,7 @@ function loadSlo(item: Value, service: string, serviceLabels: Record<string, str
   const alerting = f.has('alerting') ? readAlerting(f.get('alerting')!) : DEFAULT_ALERTING;
   const labels = { ...serviceLabels, ...(f.get('labels')?.labels() ?? {}) };
   const line = item.src.lines.linePos(item.node?.range?.[0] ?? 0).line;
-  return {
+  const slo: Slo = {
     name,
     service,
     ...(description === undefined ? {} : { description }),
@@ -87,6 +85,7 @@ function loadSlo(item: Value, service: string, serviceLabels: Record<string, str
     labels,
     origin: { file: item.src.file, line },
   };
+  return { slo, at: nameValue };
 }
 
 const DEFAULT_WINDOW: SloWindow = { type: 'rolling', days: 30 };
