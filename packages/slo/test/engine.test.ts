@@ -124,6 +124,21 @@ describe('sloTracker: windows', () => {
   });
 });
 
+describe('sloTracker: resolution', () => {
+  it('makes short windows exact to the chosen bucket width', () => {
+    const clock = new TestClock();
+    const t = sloTracker(availabilitySlo(), { clock, resolutionMs: 10_000 });
+    t.record({ bad: 1 });
+    clock.advance(5 * MIN - 10_001);
+    expect(t.window(5 * MIN).bad).toBe(1);
+    clock.advance(10_001);
+    expect(t.window(5 * MIN).bad).toBe(0);
+    // Long windows still see it through the coarse buckets.
+    expect(t.window(DAY).bad).toBe(1);
+    expect(t.budget().bad).toBe(1);
+  });
+});
+
 describe('sloTracker: calendar windows', () => {
   it('starts a month at local midnight in the time zone', () => {
     const clock = new TestClock(Date.UTC(2026, 1, 28, 23, 0)); // Feb 28 18:00 in New York
@@ -144,6 +159,21 @@ describe('sloTracker: calendar windows', () => {
     expect(b.bad).toBe(0);
     // (1 - 0.999) x (31 days - the DST hour) in minutes.
     expect(b.budgetMinutes).toBeCloseTo(0.001 * (31 * 1440 - 60), 6);
+  });
+
+  it('forgets the previous month at the boundary and keeps the current one across a restore', () => {
+    const slo = availabilitySlo({ window: { type: 'calendar', unit: 'month', timeZone: 'UTC' } });
+    const clock = new TestClock(Date.UTC(2026, 4, 31, 23, 50));
+    const t = sloTracker(slo, { clock });
+    t.record({ good: 10, bad: 10 });
+    clock.t = Date.UTC(2026, 5, 1, 0, 5);
+    t.record({ good: 99, bad: 1 });
+    expect(t.budget().total).toBe(100);
+    // The hour window still spans the boundary: alerts do not reset with the month.
+    expect(t.window(HOUR).total).toBe(120);
+    const restored = sloTracker(slo, { clock, snapshot: t.snapshot() });
+    expect(restored.budget()).toEqual(t.budget());
+    expect(restored.forecast()).toEqual(t.forecast());
   });
 
   it('starts a quarter in a zone with a half-hour offset', () => {
