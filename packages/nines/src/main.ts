@@ -1,5 +1,8 @@
 import { type Command, EXIT, type Io, UsageError } from './command.js';
+import { availability } from './commands/availability.js';
+import { budget } from './commands/budget.js';
 import { k8s } from './commands/k8s.js';
+import { slo } from './commands/slo.js';
 
 const root: Command = {
   name: 'nines',
@@ -7,7 +10,10 @@ const root: Command = {
   help: `Usage: nines <command> [options]
 
 Commands:
-  k8s       ${k8s.summary}
+  slo           ${slo.summary}
+  budget        ${budget.summary}
+  availability  ${availability.summary}
+  k8s           ${k8s.summary}
 
 Options:
   -h, --help   show help (also after any command: "nines k8s probes --help")
@@ -17,7 +23,7 @@ Exit codes (every command):
   1  the command ran and found a problem
   2  bad command line or configuration; nothing was done
 `,
-  commands: [k8s],
+  commands: [slo, budget, availability, k8s],
 };
 
 /**
