@@ -79,6 +79,17 @@ export {
   type PolicyInput,
 } from './policy.js';
 export {
+  type AlertingRule,
+  BUDGET_EXHAUSTED_ALERT,
+  BURN_RATE_ALERT,
+  type PrometheusRules,
+  type PrometheusRulesOptions,
+  prometheusRules,
+  type RecordingRule,
+  type RuleGroup,
+} from './rules/generate.js';
+export { RULES_HEADER, toRulesYaml } from './rules/yaml.js';
+export {
   creditFor,
   describeSlaEvaluation,
   evaluateSla,
