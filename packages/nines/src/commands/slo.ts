@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
@@ -9,12 +9,14 @@ import {
   formatPercent,
   loadSloFiles,
   parseSnapshot,
+  prometheusRules,
   type Slo,
   type SloTracker,
   SpecError,
   type SpecFormat,
   sloTracker,
   type TrackerSnapshot,
+  toRulesYaml,
 } from '@nines/slo';
 import { type Command, EXIT, type Io, UsageError } from '../command.js';
 
@@ -524,17 +526,103 @@ const reportCommand: Command = {
   },
 };
 
+const rulesHelp = `Usage: nines slo rules <file or directory>... [options]
+
+Writes the Prometheus recording and alerting rules of the SLOs in the specs (any format): error
+ratios and burn rates per window, the budget remaining, the Workbook's multi-window
+multi-burn-rate page and ticket alerts, and a budget-exhausted alert; one rule group per SLO.
+Check the file with "promtool check rules" and load it through Prometheus' rule_files.
+
+Options:
+  --out <file>           write the rules to this file instead of standard output
+  --label <name=value>   add a label to every rule, e.g. --label cluster=eu-1 (repeatable)
+  --format <f>           read every document as nines, openslo or sloth
+  -h, --help             show this help
+
+Exit codes: 0 written; 2 bad option, spec, or an SLO the rules cannot be generated for.
+
+Example:
+  nines slo rules slos/ --out /etc/prometheus/rules/slos.yaml
+`;
+
+const rules: Command = {
+  name: 'rules',
+  summary: 'write Prometheus recording and alerting rules for SLO specs',
+  help: rulesHelp,
+  async run(args, io) {
+    const { values, positionals } = parseOptions({
+      args: [...args],
+      options: {
+        out: { type: 'string' },
+        label: { type: 'string', multiple: true },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (values.help) {
+      io.out(rulesHelp);
+      return EXIT.ok;
+    }
+    if (positionals.length === 0) throw new UsageError('give at least one spec file or directory');
+    const labels: Record<string, string> = {};
+    for (const pair of values.label ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new UsageError(`--label must be name=value, got "${pair}"`);
+      labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    let slos: Slo[];
+    try {
+      slos = await loadSpecs(positionals, io, values.format);
+    } catch (err) {
+      return reportSpecError(err, io);
+    }
+    let text: string;
+    try {
+      text = toRulesYaml(prometheusRules(slos, values.label ? { labels } : undefined));
+    } catch (err) {
+      // Name the SLO by its id and definition, not by its index in the list loaded.
+      const message = (err as Error).message.replace(
+        /^prometheusRules: slos\[(\d+)\]/,
+        (_, i: string) => {
+          const slo = slos[Number(i)]!;
+          const at = slo.origin ? ` (${slo.origin.file}:${slo.origin.line})` : '';
+          return `${sloId(slo)}${at}`;
+        },
+      );
+      throw new UsageError(
+        message.replace(/^prometheusRules: option "labels"(?:\.[^:]+)?/, '--label'),
+      );
+    }
+    if (values.out === undefined) {
+      io.out(text);
+      return EXIT.ok;
+    }
+    try {
+      await writeFile(userPath(values.out, io), text);
+    } catch (err) {
+      throw new UsageError(`cannot write ${values.out}: ${errnoCode(err)}`);
+    }
+    io.out(
+      `wrote the rules of ${slos.length} SLO${slos.length === 1 ? '' : 's'} to ${values.out}\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
 /** `nines slo`: SLO specs, reports from snapshots, and rules. */
 export const slo: Command = {
   name: 'slo',
-  summary: 'validate SLO specs and report on SLOs from snapshots',
+  summary: 'validate SLO specs, report on SLOs from snapshots, write Prometheus rules',
   help: `Usage: nines slo <command> [options]
 
 Commands:
   validate  ${validate.summary}
   report    ${reportCommand.summary}
+  rules     ${rules.summary}
 
 Run "nines slo <command> --help" for a command's options.
 `,
-  commands: [validate, reportCommand],
+  commands: [validate, reportCommand, rules],
 };
