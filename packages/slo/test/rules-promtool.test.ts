@@ -9,7 +9,7 @@ import { loadSloFile, prometheusRules, type Slo, toRulesYaml } from '../src/inde
 
 const run = promisify(execFile);
 const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
-const TIMEOUT_MS = 60_000;
+const TIMEOUT_MS = 90_000;
 const examples = new URL('../examples/', import.meta.url);
 const fixtures = new URL('./promtool/', import.meta.url);
 
@@ -55,7 +55,7 @@ describe('generated rules pass the real promtool', () => {
       expect(out).toMatch(/SUCCESS: \d+ rules found/);
       expect(Number(/SUCCESS: (\d+) rules/.exec(out)?.[1])).toBeGreaterThan(slos.length * 15);
     }
-  }, 120_000);
+  }, 150_000);
 
   it('check rules: latency and availability SLOs over 30 d, 28 d, 7 d and a calendar quarter', async () => {
     const base = {
@@ -109,5 +109,15 @@ describe('generated rules pass the real promtool', () => {
     await copyFile(new URL('alerts.test.yaml', fixtures), join(dir, 'alerts.test.yaml'));
     const out = await promtool(['test', 'rules', 'alerts.test.yaml'], dir);
     expect(out).toContain('SUCCESS');
-  }, 120_000);
+  }, 150_000);
+  it('test rules: windowed (Sloth) queries and explicit good/total counters', async () => {
+    const slos = [
+      ...(await loadSloFile(fileURLToPath(new URL('queries.sloth.yaml', fixtures)))),
+      ...(await loadSloFile(fileURLToPath(new URL('queries.nines.yaml', fixtures)))),
+    ];
+    await writeFile(join(dir, 'rules-queries.yaml'), toRulesYaml(prometheusRules(slos)));
+    await copyFile(new URL('queries.test.yaml', fixtures), join(dir, 'queries.test.yaml'));
+    const out = await promtool(['test', 'rules', 'queries.test.yaml'], dir);
+    expect(out).toContain('SUCCESS');
+  }, 150_000);
 });
