@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSloFile, loadSloFiles, SpecError } from '@nines/slo';
+import { fileStore, loadSloFile, loadSloFiles, SpecError, sloTracker } from '@nines/slo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nines, type Snapshots, sloFixtures, T, writeSnapshots } from './slo-fixtures.js';
 
@@ -181,6 +181,27 @@ describe('nines slo report', () => {
       /alerts {6}page FIRING since 2026-11-01T00:00:00\.000Z, ticket FIRING since/,
     );
     expect(out).toMatch(/^orders\/latency: no snapshot$/m);
+  });
+
+  it('forecasts when a burning budget runs out', async () => {
+    const latency = s.slos.find((x) => x.name === 'latency')!;
+    let now = T - 10 * DAY;
+    const tracker = sloTracker(latency, { clock: { now: () => now } });
+    tracker.record({ good: 9_900, bad: 10 });
+    now = T - 30 * 60_000;
+    tracker.record({ good: 990, bad: 10 }); // 1 % errors: a burn rate of 1 for a 99 % SLO
+    now = T;
+    const file = join(s.dir, 'latency.json');
+    await fileStore(file).save(tracker.snapshot());
+    const f = tracker.forecast();
+    expect(f.msLeft).toBeGreaterThan(0);
+    const { code, out } = await nines('slo', 'report', '--spec', 'orders.yaml', '--snapshot', file);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^orders\/latency: 99% over 28d, latency <= 200 ms$/m);
+    expect(out).toContain(
+      `forecast    spent in 22.9 d (${new Date(f.exhaustedAt!).toISOString()}) at the last hour's burn rate (1)`,
+    );
+    expect(out).toMatch(/^orders\/availability: no snapshot$/m);
   });
 
   it('--at evaluates later: old events age out of the window', async () => {
