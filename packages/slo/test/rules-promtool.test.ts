@@ -103,6 +103,48 @@ describe('generated rules pass the real promtool', () => {
     expect(out).toContain('SUCCESS');
   }, 60_000);
 
+  it('check rules: names and labels with quotes, backslashes, newlines, unicode and YAML words', async () => {
+    const base = {
+      objective: 0.999,
+      window: { type: 'rolling', days: 30 },
+      budgeting: { type: 'occurrences' },
+      alerting: { page: true, ticket: true },
+    } as const;
+    const slos: Slo[] = [
+      {
+        ...base,
+        name: 'say "hi" \\ it\'s',
+        service: 'café ☕ 日本',
+        sli: { type: 'availability' },
+        labels: {
+          team: 'it\'s "core"',
+          'app.kubernetes.io/part-of': 'shop\\front',
+          note: 'multi\nline\n\tlabel',
+          yes: 'no',
+          hash: 'a #not-a-comment',
+          empty: '',
+          bom: '\ufeffdel\u007f',
+        },
+      },
+      {
+        ...base,
+        name: 'on',
+        service: 'null',
+        sli: {
+          type: 'availability',
+          prometheus: {
+            total: 'sum(rate(job_runs_total[{{.window}}]))',
+            bad: 'sum(rate(job_runs_total{outcome="failed",msg=~"a\\\\b: #.*"}[{{.window}}]))',
+            windowed: true,
+          },
+        },
+        labels: { true: '1e5', tilde: '~' },
+      },
+    ];
+    const out = await check(slos, 'odd.rules.yaml');
+    expect(out).toMatch(/SUCCESS: \d+ rules found/);
+  }, 60_000);
+
   it('test rules: outage pages, slow burn tickets only, healthy and zero traffic fire nothing', async () => {
     const slos = await loadSloFile(fileURLToPath(new URL('slos.nines.yaml', fixtures)));
     await writeFile(join(dir, 'rules.yaml'), toRulesYaml(prometheusRules(slos)));
