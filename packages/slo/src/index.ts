@@ -43,6 +43,8 @@ export { type FileSnapshotStore, fileStore, type SnapshotStore } from './engine/
 export {
   type BudgetForecast,
   type BudgetStatus,
+  type SliceBudget,
+  type SliceStats,
   type SloEvent,
   type SloTracker,
   type SloTrackerOptions,

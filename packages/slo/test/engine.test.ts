@@ -204,10 +204,8 @@ describe('sloTracker: bad input', () => {
       ),
     ).toThrow(/slo\.window\.timeZone/);
     expect(() =>
-      sloTracker(
-        availabilitySlo({ budgeting: { type: 'timeslices', sliceSeconds: 60, sliceTarget: 0.95 } }),
-      ),
-    ).toThrow(/slo\.budgeting .*timeslices.* not supported/);
+      sloTracker(availabilitySlo({ budgeting: { type: 'ratio' } as unknown as Slo['budgeting'] })),
+    ).toThrow(/slo\.budgeting\.type must be "occurrences" or "timeslices", got "ratio"/);
     expect(() =>
       sloTracker(latencySlo({ sli: { type: 'latency', thresholdSeconds: -1, buckets: [] } })),
     ).toThrow(/slo\.sli\.thresholdSeconds/);

@@ -49,7 +49,7 @@ describe('snapshot and restore', () => {
     const clock = new TestClock();
     const s = busyTracker(clock).snapshot();
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);
-    expect(s.version).toBe(1);
+    expect(s.version).toBe(2);
     expect(s.at).toBe(clock.t);
     expect(s.fine.every(([start]) => start % s.resolutionMs === 0 && start <= clock.t)).toBe(true);
   });
@@ -98,7 +98,7 @@ describe('snapshot and restore', () => {
     const good = t.snapshot();
     const bad = (patch: Record<string, unknown>) => ({ ...good, ...patch }) as TrackerSnapshot;
     expect(() => t.restore(null as never)).toThrow(/snapshot must be an object/);
-    expect(() => t.restore(bad({ version: 2 }))).toThrow(/snapshot\.version/);
+    expect(() => t.restore(bad({ version: 3 }))).toThrow(/snapshot\.version must be 1 or 2/);
     expect(() => t.restore(bad({ at: 'now' }))).toThrow(/snapshot\.at/);
     expect(() => t.restore(bad({ fine: [[0, -1, 0]] }))).toThrow(/snapshot\.fine\[0\]\[1\]/);
     expect(() => t.restore(bad({ fine: [[1, 1, 0]] }))).toThrow(/snapshot\.fine\[0\]\[0\]/);

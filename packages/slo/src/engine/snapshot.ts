@@ -1,5 +1,8 @@
-/** Version of the {@link TrackerSnapshot} format this build writes and reads. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Version of the {@link TrackerSnapshot} format this build writes. Version 1 (without `slices`)
+ * still loads: a timeslices tracker then rebuilds its slices from the fine buckets.
+ */
+export const SNAPSHOT_VERSION = 2;
 
 /** A non-empty bucket: `[startMs, good, bad]` with an absolute start time (ms since the epoch). */
 export type SnapshotBucket = readonly [startMs: number, good: number, bad: number];
@@ -9,7 +12,7 @@ export type SnapshotBucket = readonly [startMs: number, good: number, bad: numbe
  * absolute, so a snapshot restored later simply has its old buckets age out.
  */
 export interface TrackerSnapshot {
-  readonly version: typeof SNAPSHOT_VERSION;
+  readonly version: 1 | typeof SNAPSHOT_VERSION;
   /** Name of the SLO it was taken from; restoring into another SLO is refused. */
   readonly slo: string;
   /** The tracker's time when taken (ms since the epoch). */
@@ -20,6 +23,11 @@ export interface TrackerSnapshot {
   readonly fine: readonly SnapshotBucket[];
   /** Buckets at `coarseMs` covering the whole period. */
   readonly coarse: readonly SnapshotBucket[];
+  /**
+   * Per-slice counts of a timeslices SLO (absent for occurrences and in version 1), so closed
+   * slices keep their verdict across a restart.
+   */
+  readonly slices?: { readonly sliceMs: number; readonly buckets: readonly SnapshotBucket[] };
   /** Start times of alerts firing when taken, so a restart neither re-fires nor loses them. */
   readonly alerts: { readonly page: number | null; readonly ticket: number | null };
 }
@@ -64,8 +72,8 @@ export function parseSnapshot(value: unknown): TrackerSnapshot {
     );
   }
   const s = value as Record<string, unknown>;
-  if (s.version !== SNAPSHOT_VERSION) {
-    fail('version', `must be ${SNAPSHOT_VERSION}, got ${String(s.version)}`);
+  if (s.version !== 1 && s.version !== SNAPSHOT_VERSION) {
+    fail('version', `must be 1 or ${SNAPSHOT_VERSION}, got ${String(s.version)}`);
   }
   if (typeof s.slo !== 'string') fail('slo', `must be a string, got ${typeof s.slo}`);
   const at = finite('at', s.at);
@@ -76,8 +84,16 @@ export function parseSnapshot(value: unknown): TrackerSnapshot {
   const a = s.alerts;
   if (a === null || typeof a !== 'object') fail('alerts', 'must be an object');
   const alerts = a as Record<string, unknown>;
+  let slices: TrackerSnapshot['slices'];
+  if (s.slices !== undefined && s.slices !== null) {
+    if (typeof s.slices !== 'object') fail('slices', 'must be an object');
+    const sl = s.slices as Record<string, unknown>;
+    const sliceMs = finite('slices.sliceMs', sl.sliceMs);
+    if (sliceMs <= 0) fail('slices.sliceMs', `must be > 0, got ${sliceMs}`);
+    slices = { sliceMs, buckets: buckets('slices.buckets', sl.buckets, sliceMs) };
+  }
   return {
-    version: SNAPSHOT_VERSION,
+    version: s.version,
     slo: s.slo,
     at,
     resolutionMs,
@@ -88,5 +104,6 @@ export function parseSnapshot(value: unknown): TrackerSnapshot {
       page: alertSince('alerts.page', alerts.page),
       ticket: alertSince('alerts.ticket', alerts.ticket),
     },
+    ...(slices === undefined ? {} : { slices }),
   };
 }

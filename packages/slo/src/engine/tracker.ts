@@ -57,16 +57,49 @@ export interface SloTrackerOptions {
   readonly snapshot?: TrackerSnapshot;
 }
 
+/**
+ * Slice counts of a timeslices SLO over a window. Only closed slices are judged: the open one gets
+ * its verdict when it ends. A slice is good when its good ratio is at least `sliceTarget`, or when
+ * it holds no events (no traffic is not an outage).
+ */
+export interface SliceStats {
+  readonly sliceMs: number;
+  /** Closed slices in the window, with or without traffic. */
+  readonly elapsed: number;
+  readonly good: number;
+  /** Slices whose good ratio fell below `sliceTarget`; never more than `elapsed`. */
+  readonly bad: number;
+}
+
 /** Event counts and ratios over one window ending now. */
 export interface WindowStats {
   readonly windowMs: number;
+  /**
+   * Events in the window. For a timeslices SLO: the events of the closed slices the window covers
+   * (the open slice is not judged yet).
+   */
   readonly good: number;
   readonly bad: number;
   readonly total: number;
-  /** `bad / total`; 0 without events (no traffic is not an outage). */
+  /**
+   * Occurrences: `bad / total`. Timeslices: bad slices over closed slices in the window. 0 without
+   * events or slices (no traffic is not an outage).
+   */
   readonly errorRatio: number;
   /** `errorRatio / (1 - objective)`: 1 spends the budget exactly over the period. */
   readonly burnRate: number;
+  /** The slice counts behind `errorRatio` for a timeslices SLO; null for occurrences. */
+  readonly slices: SliceStats | null;
+}
+
+/** The slice budget of a timeslices SLO over its period. */
+export interface SliceBudget extends SliceStats {
+  /** Slices in the whole period (`period / sliceMs`). */
+  readonly inPeriod: number;
+  /** The budget in slices: `(1 - objective) x inPeriod`. */
+  readonly allowedBad: number;
+  /** `allowedBad - bad`; negative when overspent. */
+  readonly remainingBad: number;
 }
 
 /** The error budget over the SLO's period. */
@@ -78,9 +111,15 @@ export interface BudgetStatus {
   readonly good: number;
   readonly bad: number;
   readonly total: number;
-  /** `good / total` over the period; 1 without events. */
+  /**
+   * Occurrences: `good / total` over the period, 1 without events. Timeslices: good slices over
+   * the period's closed slices, 1 before the first slice closes.
+   */
   readonly attainment: number;
-  /** Share of the budget spent: `(bad / total) / (1 - objective)`; above 1 when overspent. */
+  /**
+   * Share of the budget spent; above 1 when overspent. Occurrences: `(bad / total) / (1 -
+   * objective)`. Timeslices: `bad slices / ((1 - objective) x slices in the period)`.
+   */
   readonly consumed: number;
   /** `1 - consumed`; negative when overspent. */
   readonly remaining: number;
@@ -92,6 +131,8 @@ export interface BudgetStatus {
   readonly allowedBadEvents: number;
   /** `allowedBadEvents - bad`; negative when overspent. */
   readonly remainingEvents: number;
+  /** The slice budget of a timeslices SLO; null for occurrences. */
+  readonly slices: SliceBudget | null;
 }
 
 /** When the budget runs out if the burn rate of a recent window continues. */
@@ -121,9 +162,11 @@ export interface SloTracker {
   readonly maxWindowMs: number;
   /** Bytes held by the bucket arrays; constant whatever the traffic. */
   readonly memoryBytes: number;
+  /** Slice width of a timeslices SLO (ms), or null for occurrences. */
+  readonly sliceMs: number | null;
   /** Counts one event or a batch. Allocation-free; throws a TypeError naming a bad field. */
   record(event: SloEvent): void;
-  /** `good / total` over the SLO's period; 1 without events. */
+  /** `good / total` over the SLO's period (good slices over closed slices for timeslices); 1 without events. */
   attainment(): number;
   budget(): BudgetStatus;
   /**
@@ -204,13 +247,34 @@ function checkSlo(slo: unknown): Slo {
       `must be "availability" or "latency", got ${describe((sli as { type?: unknown }).type)}`,
     );
   }
-  const b = s.budgeting as Slo['budgeting'] | undefined;
-  if (b !== undefined && b.type !== 'occurrences') {
-    // Timeslices need a per-slice verdict kept across bucket tiers; not built yet.
-    bad(
-      'budgeting',
-      `"${String(b?.type)}" is not supported by the in-process engine yet; only "occurrences" is`,
-    );
+  const b = s.budgeting as Slo['budgeting'] | undefined | null;
+  if (b === null || (b !== undefined && typeof b !== 'object')) {
+    bad('budgeting', `must be an object, got ${describe(b)}`);
+  }
+  if (b !== undefined && b!.type !== 'occurrences') {
+    if (b!.type !== 'timeslices') {
+      bad(
+        'budgeting.type',
+        `must be "occurrences" or "timeslices", got ${describe((b as { type?: unknown }).type)}`,
+      );
+    }
+    const t = b as { sliceSeconds?: unknown; sliceTarget?: unknown };
+    if (
+      typeof t.sliceSeconds !== 'number' ||
+      !Number.isInteger(t.sliceSeconds) ||
+      t.sliceSeconds < 1
+    ) {
+      bad(
+        'budgeting.sliceSeconds',
+        `must be a whole number of seconds >= 1, got ${describe(t.sliceSeconds)}`,
+      );
+    }
+    if (typeof t.sliceTarget !== 'number' || !(t.sliceTarget > 0 && t.sliceTarget <= 1)) {
+      bad(
+        'budgeting.sliceTarget',
+        `must be a fraction in (0, 1] such as 0.95, got ${describe(t.sliceTarget)}`,
+      );
+    }
   }
   return s;
 }
@@ -243,6 +307,29 @@ function checkPairs(value: unknown): readonly AlertWindowPair[] {
   return value;
 }
 
+/** Slices must line up with the buckets and, for calendar periods, with the period's start. */
+function checkSlices(slo: Slo, resolutionMs: number): void {
+  const b = slo.budgeting;
+  if (b === undefined || b.type !== 'timeslices') return;
+  const sliceMs = b.sliceSeconds * 1000;
+  const field = 'sloTracker: slo.budgeting.sliceSeconds';
+  if (sliceMs % resolutionMs !== 0 && resolutionMs % sliceMs !== 0) {
+    throw new TypeError(
+      `${field} must be a multiple or a divisor of the resolution (${resolutionMs / 1000} s), got ${b.sliceSeconds}`,
+    );
+  }
+  if (slo.window.type === 'calendar' && (15 * MINUTE) % sliceMs !== 0) {
+    // Calendar periods start at local midnight, a multiple of 15 minutes in every zone.
+    throw new TypeError(
+      `${field} must divide 15 minutes (900 s) for a calendar window, got ${b.sliceSeconds}`,
+    );
+  }
+  const periodMs = slo.window.type === 'rolling' ? slo.window.days * DAY : 28 * DAY;
+  if (sliceMs > periodMs) {
+    throw new TypeError(`${field} must not exceed the period, got ${b.sliceSeconds}`);
+  }
+}
+
 /** Per-call holder for window sums, reused so queries do not allocate for intermediate sums. */
 const scratch = new Float64Array(2);
 
@@ -252,6 +339,7 @@ class Tracker implements SloTracker {
   readonly coarseMs: number;
   readonly alertWindows: readonly (AlertWindowPair & { readonly factor: number })[];
   readonly maxWindowMs: number;
+  readonly sliceMs: number | null;
   readonly #clock: Clock;
   readonly #allowed: number;
   readonly #thresholdMs: number;
@@ -262,6 +350,14 @@ class Tracker implements SloTracker {
   readonly #k: number;
   readonly #fine: BucketRing;
   readonly #coarse: BucketRing;
+  /** Per-slice counts over the longest window (timeslices only). */
+  readonly #slices: BucketRing | null;
+  readonly #sliceTarget: number;
+  /** Smallest of resolution and slice: the step at which record() must rotate. */
+  readonly #step: number;
+  readonly #sg: Float64Array;
+  readonly #sb: Float64Array;
+  #si: number;
   // The head buckets' arrays and indices, cached for the hot path.
   readonly #fg: Float64Array;
   readonly #fb: Float64Array;
@@ -315,12 +411,35 @@ class Tracker implements SloTracker {
     this.#cb = this.#coarse.bad;
     this.#fi = this.#fine.headIndex;
     this.#ci = this.#coarse.headIndex;
-    this.#slotEnd = (slot + 1) * this.resolutionMs;
+    const b = slo.budgeting;
+    if (b !== undefined && b.type === 'timeslices') {
+      this.sliceMs = b.sliceSeconds * 1000;
+      this.#sliceTarget = b.sliceTarget;
+      // Two slices more than the longest window: the open one and one for the rounding up.
+      this.#slices = new BucketRing(
+        this.sliceMs,
+        Math.ceil(this.maxWindowMs / this.sliceMs) + 2,
+        Math.floor(now / this.sliceMs),
+      );
+      this.#sg = this.#slices.good;
+      this.#sb = this.#slices.bad;
+      this.#si = this.#slices.headIndex;
+      this.#step = Math.min(this.sliceMs, this.resolutionMs);
+    } else {
+      this.sliceMs = null;
+      this.#sliceTarget = 0;
+      this.#slices = null;
+      this.#sg = new Float64Array(0);
+      this.#sb = this.#sg;
+      this.#si = 0;
+      this.#step = this.resolutionMs;
+    }
+    this.#slotEnd = (Math.floor(now / this.#step) + 1) * this.#step;
     if (options.snapshot !== undefined) this.restore(options.snapshot);
   }
 
   get memoryBytes(): number {
-    return this.#fine.bytes + this.#coarse.bytes;
+    return this.#fine.bytes + this.#coarse.bytes + (this.#slices?.bytes ?? 0);
   }
 
   #now(): number {
@@ -336,19 +455,28 @@ class Tracker implements SloTracker {
   /** Rotates the rings to `now`. A clock that went back keeps writing to the newest bucket. */
   #roll(now: number): void {
     const slot = Math.floor(now / this.resolutionMs);
-    if (slot <= this.#fine.head) return;
-    this.#fine.advance(slot);
-    this.#coarse.advance(Math.floor(slot / this.#k));
-    this.#fi = this.#fine.headIndex;
-    this.#ci = this.#coarse.headIndex;
-    this.#slotEnd = (slot + 1) * this.resolutionMs;
+    if (slot > this.#fine.head) {
+      this.#fine.advance(slot);
+      this.#coarse.advance(Math.floor(slot / this.#k));
+      this.#fi = this.#fine.headIndex;
+      this.#ci = this.#coarse.headIndex;
+    }
+    const slices = this.#slices;
+    if (slices !== null) {
+      const s = Math.floor(now / slices.sizeMs);
+      if (s > slices.head) {
+        slices.advance(s);
+        this.#si = slices.headIndex;
+      }
+    }
+    this.#slotEnd = (Math.floor(now / this.#step) + 1) * this.#step;
   }
 
   /** Reads the clock and rotates; returns the engine's time (never before its newest bucket). */
   #sync(): number {
     const now = this.#now();
     if (now >= this.#slotEnd) this.#roll(now);
-    return Math.max(now, this.#slotEnd - this.resolutionMs);
+    return Math.max(now, this.#slotEnd - this.#step);
   }
 
   record(event: SloEvent): void {
@@ -402,6 +530,47 @@ class Tracker implements SloTracker {
     this.#fb[this.#fi]! += b;
     this.#cg[this.#ci]! += g;
     this.#cb[this.#ci]! += b;
+    if (this.#slices !== null) {
+      this.#sg[this.#si]! += g;
+      this.#sb[this.#si]! += b;
+    }
+  }
+
+  /**
+   * Judges the closed slices `from..to` (clamped to the closed slices the ring holds); returns
+   * slice and event counts. A slice is good at or above the target, or without events.
+   */
+  #judge(from: number, to: number, windowMs: number): WindowStats {
+    const ring = this.#slices!;
+    if (from < ring.tail) from = ring.tail;
+    if (to > ring.head - 1) to = ring.head - 1;
+    const target = this.#sliceTarget;
+    let good = 0;
+    let bad = 0;
+    let badSlices = 0;
+    for (let s = from; s <= to; s++) {
+      const i = ring.indexOf(s);
+      const g = this.#sg[i]!;
+      const b = this.#sb[i]!;
+      good += g;
+      bad += b;
+      // The ratio, not g >= target x total: division is correctly rounded, so a ratio exactly at
+      // the target compares equal to it.
+      if (b > 0 && g / (g + b) < target) badSlices++;
+    }
+    // Slices before the ring's tail (or before the tracker started) count as elapsed, without
+    // events: the window is its length whatever the tracker has seen.
+    const elapsed = Math.max(0, to - from + 1);
+    const errorRatio = elapsed > 0 ? badSlices / elapsed : 0;
+    return {
+      windowMs,
+      good,
+      bad,
+      total: good + bad,
+      errorRatio,
+      burnRate: errorRatio / this.#allowed,
+      slices: { sliceMs: ring.sizeMs, elapsed, good: elapsed - badSlices, bad: badSlices },
+    };
   }
 
   /** Sums the buckets from fine slot `startFine` to the head into `scratch`. */
@@ -433,6 +602,12 @@ class Tracker implements SloTracker {
 
   /** Counts over the last `windowMs`: the head bucket and the `ceil(windowMs / resolution) - 1` before it. */
   #stats(windowMs: number): WindowStats {
+    const ring = this.#slices;
+    if (ring !== null) {
+      // The closed slices covering the window, rounded up to whole slices.
+      const n = Math.ceil(windowMs / ring.sizeMs);
+      return this.#judge(ring.head - n, ring.head - 1, windowMs);
+    }
     const n = Math.ceil(windowMs / this.resolutionMs);
     this.#sumFrom(this.#fine.head - n + 1);
     return this.#toStats(windowMs, scratch[0]!, scratch[1]!);
@@ -441,7 +616,15 @@ class Tracker implements SloTracker {
   #toStats(windowMs: number, good: number, bad: number): WindowStats {
     const total = good + bad;
     const errorRatio = total > 0 ? bad / total : 0;
-    return { windowMs, good, bad, total, errorRatio, burnRate: errorRatio / this.#allowed };
+    return {
+      windowMs,
+      good,
+      bad,
+      total,
+      errorRatio,
+      burnRate: errorRatio / this.#allowed,
+      slices: null,
+    };
   }
 
   /** Counts over the period; returns the period too. */
@@ -450,20 +633,37 @@ class Tracker implements SloTracker {
     if (this.slo.window.type === 'rolling') {
       return { period, stats: this.#stats(period.lengthMs) };
     }
+    const ring = this.#slices;
+    if (ring !== null) {
+      const stats = this.#judge(
+        Math.ceil(period.start / ring.sizeMs),
+        ring.head - 1,
+        now - period.start,
+      );
+      return { period, stats };
+    }
     this.#sumFrom(Math.ceil(period.start / this.resolutionMs));
     return { period, stats: this.#toStats(now - period.start, scratch[0]!, scratch[1]!) };
   }
 
   attainment(): number {
     const { stats } = this.#periodStats(this.#sync());
-    return stats.total > 0 ? stats.good / stats.total : 1;
+    return attainmentOf(stats);
+  }
+
+  /** Slices in the whole period and the budget spent (timeslices: against all of them). */
+  #consumed(period: Period, stats: WindowStats): { consumed: number; inPeriod: number } {
+    if (stats.slices === null) return { consumed: stats.burnRate, inPeriod: 0 };
+    const inPeriod = Math.round(period.lengthMs / stats.slices.sliceMs);
+    return { consumed: stats.slices.bad / (this.#allowed * inPeriod), inPeriod };
   }
 
   budget(): BudgetStatus {
     const now = this.#sync();
     const { period, stats } = this.#periodStats(now);
-    const consumed = stats.burnRate;
+    const { consumed, inPeriod } = this.#consumed(period, stats);
     const remaining = 1 - consumed;
+    const sl = stats.slices;
     const budgetMinutes = (this.#allowed * period.lengthMs) / MINUTE;
     const allowedBadEvents = this.#allowed * stats.total;
     return {
@@ -473,13 +673,22 @@ class Tracker implements SloTracker {
       good: stats.good,
       bad: stats.bad,
       total: stats.total,
-      attainment: stats.total > 0 ? stats.good / stats.total : 1,
+      attainment: attainmentOf(stats),
       consumed,
       remaining,
       budgetMinutes,
       remainingMinutes: remaining * budgetMinutes,
       allowedBadEvents,
       remainingEvents: allowedBadEvents - stats.bad,
+      slices:
+        sl === null
+          ? null
+          : {
+              ...sl,
+              inPeriod,
+              allowedBad: this.#allowed * inPeriod,
+              remainingBad: this.#allowed * inPeriod - sl.bad,
+            },
     };
   }
 
@@ -501,7 +710,7 @@ class Tracker implements SloTracker {
     this.#checkWindow(windowMs);
     const now = this.#sync();
     const { period, stats } = this.#periodStats(now);
-    const remaining = 1 - stats.burnRate;
+    const remaining = 1 - this.#consumed(period, stats).consumed;
     const burnRate = this.#stats(windowMs).burnRate;
     let exhaustedAt: number | null = null;
     if (remaining <= 0) exhaustedAt = now;
@@ -593,6 +802,9 @@ class Tracker implements SloTracker {
       coarseMs: this.coarseMs,
       fine: this.#fine.entries(),
       coarse: this.#coarse.entries(),
+      ...(this.#slices === null
+        ? {}
+        : { slices: { sliceMs: this.#slices.sizeMs, buckets: this.#slices.entries() } }),
       alerts: { page: this.#since.page, ticket: this.#since.ticket },
     };
   }
@@ -620,10 +832,33 @@ class Tracker implements SloTracker {
     for (const [start, g, b] of s.coarse) this.#coarse.addAt(start / this.coarseMs, g, b);
     this.#fi = this.#fine.headIndex;
     this.#ci = this.#coarse.headIndex;
-    this.#slotEnd = (slot + 1) * this.resolutionMs;
+    const ring = this.#slices;
+    if (ring !== null) {
+      ring.clear(Math.floor(at / ring.sizeMs));
+      if (s.slices !== undefined) {
+        if (s.slices.sliceMs !== ring.sizeMs) {
+          throw new TypeError(
+            `snapshot.slices.sliceMs is ${s.slices.sliceMs}, the tracker uses ${ring.sizeMs}`,
+          );
+        }
+        for (const [start, g, b] of s.slices.buckets) ring.addAt(start / ring.sizeMs, g, b);
+      } else if (ring.sizeMs % this.resolutionMs === 0) {
+        // A snapshot without slices (version 1, or an occurrences SLO's): each fine bucket lies in
+        // one slice, so the last 6 h are rebuilt; older slices count as without events.
+        for (const [start, g, b] of s.fine) ring.addAt(Math.floor(start / ring.sizeMs), g, b);
+      }
+      this.#si = ring.headIndex;
+    }
+    this.#slotEnd = (Math.floor(at / this.#step) + 1) * this.#step;
     this.#since.page = s.alerts.page;
     this.#since.ticket = s.alerts.ticket;
   }
+}
+
+function attainmentOf(stats: WindowStats): number {
+  const sl = stats.slices;
+  if (sl !== null) return sl.elapsed > 0 ? sl.good / sl.elapsed : 1;
+  return stats.total > 0 ? stats.good / stats.total : 1;
 }
 
 /**
@@ -670,5 +905,6 @@ export function sloTracker(slo: Slo, options: SloTrackerOptions = {}): SloTracke
     );
   }
   if (alertWindows !== undefined) checkPairs(alertWindows);
+  checkSlices(s, resolutionMs ?? MINUTE);
   return new Tracker(s, options);
 }
