@@ -1,8 +1,9 @@
-// Time to generate Prometheus rules for 1,000 SLOs (target: under 1 s), and to write them as YAML.
-// Run after a build: `npm run bench -w @nines/slo`.
+// Time to generate Prometheus rules for 1,000 SLOs and write them as a rule file; target: both
+// together under 1 s. Run after a build: `npm run bench -w @nines/slo`.
 import { prometheusRules, toRulesYaml } from '../dist/index.js';
 
 const N = 1000;
+const TARGET_MS = 1000;
 const slos = Array.from({ length: N }, (_, i) => ({
   name: `slo-${i}`,
   service: `service-${i % 50}`,
@@ -18,7 +19,7 @@ const slos = Array.from({ length: N }, (_, i) => ({
 }));
 
 // Warm-up, so the timing reflects steady-state code rather than the first compile.
-prometheusRules(slos.slice(0, 50));
+toRulesYaml(prometheusRules(slos.slice(0, 50)));
 
 const t0 = process.hrtime.bigint();
 const rules = prometheusRules(slos);
@@ -27,10 +28,13 @@ const yaml = toRulesYaml(rules);
 const t2 = process.hrtime.bigint();
 
 const count = rules.groups.reduce((n, g) => n + g.rules.length, 0);
-const ms = (a, b) => (Number(b - a) / 1e6).toFixed(1);
+const ms = (a, b) => Number(b - a) / 1e6;
+const total = ms(t0, t2);
 console.log(
   `\nPrometheus rules for ${N} SLOs (${count} rules, ${(yaml.length / 1e6).toFixed(1)} MB YAML)`,
 );
-console.log(`  prometheusRules(): ${ms(t0, t1)} ms (target < 1000 ms)`);
-// Serialising ~10 MB through the yaml package's document model costs more than generating.
-console.log(`  toRulesYaml():     ${ms(t1, t2)} ms`);
+console.log(`  prometheusRules(): ${ms(t0, t1).toFixed(1)} ms`);
+console.log(`  toRulesYaml():     ${ms(t1, t2).toFixed(1)} ms`);
+console.log(
+  `  total:             ${total.toFixed(1)} ms (target < ${TARGET_MS} ms: ${total < TARGET_MS ? 'met' : 'MISSED'})`,
+);

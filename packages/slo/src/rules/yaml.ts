@@ -24,6 +24,11 @@ const RESERVED = /^(?:y|yes|n|no|true|false|on|off|null)$/i;
 const UNSAFE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job.
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A quick first look for {@link UNSAFE}: any of its characters or any surrogate at all. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job.
+const ODD = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]/;
+/** Whether `s` holds a character that must be escaped; ASCII text is cleared by one scan. */
+const unsafe = (s: string): boolean => ODD.test(s) && UNSAFE.test(s);
 /** What `JSON.stringify` leaves unescaped but YAML must not see raw (see {@link UNSAFE}). */
 const JSON_UNSAFE = /[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/g;
 /** YAML's limit on the length of an implicit (`key:`) key; longer keys are written `? key`. */
@@ -54,7 +59,7 @@ function inline(s: string): string {
   if (PLAIN.test(s) && !RESERVED.test(s)) return s;
   // Single quotes escape nothing but themselves, so PromQL's `"` stays readable; no line breaks
   // (they would fold) or tabs (kept out of Go's yaml edge cases).
-  if (!s.includes('\n') && !s.includes('\t') && !UNSAFE.test(s)) {
+  if (!s.includes('\n') && !s.includes('\t') && !unsafe(s)) {
     return `'${s.includes("'") ? s.replaceAll("'", "''") : s}'`;
   }
   return quoted(s);
@@ -73,9 +78,12 @@ function literalBlock(s: string): boolean {
     first !== 9 &&
     first !== 10 &&
     !s.endsWith('\n') &&
-    !UNSAFE.test(s)
+    !unsafe(s)
   );
 }
+
+/** Text of maps of scalars already written in this call, by identity (see {@link node}). */
+let written = new WeakMap<object, { readonly indent: number; readonly text: string }>();
 
 /** A failure inside the tree; the path is filled in while unwinding, off the hot path. */
 class WriteError extends Error {
@@ -135,12 +143,17 @@ function node(value: unknown, indent: number, inSeq: boolean, depth: number): st
           `must be a string, number, boolean, null, array or plain object, got ${describe(value)}`,
         );
       }
+      // Generated rules share one labels object per group; its text is written once.
+      const cached = inSeq ? undefined : written.get(value);
+      if (cached !== undefined && cached.indent === indent) return cached.text;
       let out = inSeq ? '' : '\n';
       let first = true;
+      let flat = true;
       for (const key in value) {
         if (!Object.hasOwn(value, key)) continue;
         const v = value[key];
         if (v === undefined) continue; // as JSON: an absent optional field (`for`)
+        if (typeof v === 'object' && v !== null) flat = false;
         try {
           const head = inSeq && first ? ' ' : pad(indent);
           first = false;
@@ -155,6 +168,8 @@ function node(value: unknown, indent: number, inSeq: boolean, depth: number): st
         }
       }
       if (first) return ' {}\n';
+      // Only maps of scalars: a nested object could be changed between two writes of its parent.
+      if (flat && !inSeq) written.set(value, { indent, text: out });
       return out;
     }
     default:
@@ -192,6 +207,7 @@ export function toRulesYaml(rules: PrometheusRules): string {
   if (typeof rules !== 'object' || rules === null || !Array.isArray(rules.groups)) {
     throw new TypeError('toRulesYaml: rules must be the result of prometheusRules() ({ groups })');
   }
+  written = new WeakMap();
   try {
     // The root map's entries start at column 0, each on its own line.
     return `${RULES_HEADER}${node(rules, 0, false, 0)}`;
