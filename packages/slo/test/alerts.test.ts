@@ -184,3 +184,46 @@ describe('multi-window multi-burn-rate alerts (99.9 %, 30 days)', () => {
     expect((performance.now() - t0) / n).toBeLessThan(0.5);
   });
 });
+
+describe('alerts on a timeslices SLO', () => {
+  const minutes = availabilitySlo({
+    name: 'orders-minutes',
+    budgeting: { type: 'timeslices', sliceSeconds: 60, sliceTarget: 0.95 },
+  });
+
+  it('a full outage pages once the first bad slice closes, and resolves after recovery', () => {
+    const { clock, t, fired, resolved } = setup(minutes);
+    run(t, clock, 30 * MIN, 0);
+    expect(fired).toEqual([]);
+    // The open slice is not judged: the first outage minute pages only when it ends.
+    run(t, clock, MIN, 1);
+    expect(fired).toEqual([]);
+    t.record({ good: false });
+    clock.advance(1);
+    const e = t.evaluateAlerts();
+    expect(e.page.firing).toBe(true);
+    expect(fired.map((f) => f.severity)).toEqual(['page']);
+    const pair = e.page.pairs[0]!;
+    expect(pair.shortErrorRatio).toBeCloseTo(1 / 5, 12);
+    expect(pair.longErrorRatio).toBeCloseTo(1 / 60, 12);
+    run(t, clock, 10 * MIN, 1);
+    run(t, clock, 7 * HOUR, 0);
+    expect(resolved.some((r) => r.severity === 'page')).toBe(true);
+  });
+
+  it('a steady 2 % error ratio under a 5 % slice target never alerts (each slice is good)', () => {
+    const { clock, t, fired } = setup(minutes);
+    run(t, clock, 2 * DAY, 0.02);
+    expect(fired).toEqual([]);
+    expect(t.budget().slices?.bad).toBe(0);
+  });
+
+  it('zero traffic never alerts', () => {
+    const { clock, t, fired } = setup(minutes);
+    for (let i = 0; i < 100; i++) {
+      clock.advance(HOUR);
+      t.evaluateAlerts();
+    }
+    expect(fired).toEqual([]);
+  });
+});

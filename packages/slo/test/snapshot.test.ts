@@ -133,3 +133,56 @@ describe('fileStore', () => {
     expect(() => fileStore('')).toThrow(/path/);
   });
 });
+
+describe('snapshots of a timeslices SLO', () => {
+  const minutes = (sliceSeconds = 60) =>
+    availabilitySlo({ budgeting: { type: 'timeslices', sliceSeconds, sliceTarget: 0.95 } });
+
+  it('carry the slice counts, so closed slices keep their verdict across a restart', () => {
+    const clock = new TestClock();
+    const a = sloTracker(minutes(), { clock });
+    a.record({ good: false });
+    clock.advance(MIN);
+    const s = a.snapshot();
+    expect(s.version).toBe(2);
+    expect(s.slices).toEqual({ sliceMs: MIN, buckets: [[clock.t - MIN, 0, 1]] });
+    const b = sloTracker(minutes(), { clock, snapshot: JSON.parse(JSON.stringify(s)) });
+    expect(b.budget().slices?.bad).toBe(1);
+    // Occurrences trackers write no slices.
+    expect(sloTracker(availabilitySlo(), { clock }).snapshot().slices).toBeUndefined();
+  });
+
+  it('load a version 1 snapshot, rebuilding the recent slices from its fine buckets', () => {
+    const clock = new TestClock();
+    const old = sloTracker(availabilitySlo(), { clock });
+    old.record({ good: 1, bad: 1 });
+    clock.advance(MIN);
+    old.record({ good: 100 });
+    const { slices: _none, ...rest } = old.snapshot();
+    const v1 = { ...rest, version: 1 } as TrackerSnapshot;
+    const t = sloTracker(minutes(), { clock, snapshot: v1 });
+    clock.advance(MIN);
+    expect(t.window(2 * MIN).slices).toEqual({ sliceMs: MIN, elapsed: 2, good: 1, bad: 1 });
+    // Slices finer than the buckets cannot be rebuilt: they start empty (good).
+    const fine = sloTracker(minutes(10), { clock, snapshot: v1 });
+    expect(fine.budget().slices?.bad).toBe(0);
+  });
+
+  it('reject slices of another width or bad slice buckets, naming the field', () => {
+    const clock = new TestClock();
+    const t = sloTracker(minutes(), { clock });
+    const s = t.snapshot();
+    expect(() => t.restore({ ...s, slices: { sliceMs: 10_000, buckets: [] } })).toThrow(
+      /snapshot\.slices\.sliceMs is 10000, the tracker uses 60000/,
+    );
+    expect(() => t.restore({ ...s, slices: { sliceMs: MIN, buckets: [[1, 0, 0]] } })).toThrow(
+      /snapshot\.slices\.buckets\[0\]\[0\] must be a multiple of 60000/,
+    );
+    expect(() => parseSnapshot({ ...s, slices: { sliceMs: 0, buckets: [] } })).toThrow(
+      /snapshot\.slices\.sliceMs must be > 0/,
+    );
+    expect(() => parseSnapshot({ ...s, slices: 'all' })).toThrow(
+      /snapshot\.slices must be an object/,
+    );
+  });
+});

@@ -558,8 +558,8 @@ class Tracker implements SloTracker {
       // the target compares equal to it.
       if (b > 0 && g / (g + b) < target) badSlices++;
     }
-    // Slices before the ring's tail (or before the tracker started) count as elapsed, without
-    // events: the window is its length whatever the tracker has seen.
+    // Slices from before the tracker started are in the ring, empty: they count as elapsed and
+    // good, so a window is its length whatever the tracker has seen (and never 0/0).
     const elapsed = Math.max(0, to - from + 1);
     const errorRatio = elapsed > 0 ? badSlices / elapsed : 0;
     return {
