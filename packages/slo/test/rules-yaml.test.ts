@@ -254,6 +254,40 @@ describe('toRulesYaml: the file reads back as the rules', () => {
   });
 });
 
+describe('toRulesYaml: shared objects', () => {
+  it('writes a labels object shared by many rules at every use, and anew on the next call', () => {
+    const labels: Record<string, string> = { team: 'a' };
+    const rules: PrometheusRules = {
+      groups: [
+        {
+          name: 'g',
+          rules: [
+            { record: 'r1', expr: 'x', labels },
+            { record: 'r2', expr: 'y', labels },
+          ],
+        },
+        { name: 'h', rules: [{ record: 'r3', expr: 'z', labels: { nested: 'n' } }] },
+      ],
+    };
+    const first = toRulesYaml(rules);
+    expect(first.match(/team: a\n/g)).toHaveLength(2);
+    labels.team = 'b';
+    labels.extra = 'c';
+    const second = toRulesYaml(rules);
+    expect(second.match(/team: b\n {10}extra: c\n/g)).toHaveLength(2);
+    expect(parse(second)).toEqual(asData(rules));
+  });
+
+  it('a shared map at two indentations reads back the same at both', () => {
+    const shared = { k: 'v', w: 'x y' };
+    const rules = {
+      groups: [{ name: 'g', rules: [{ record: 'r', expr: 'x', labels: shared }], meta: shared }],
+      top: shared,
+    } as unknown as PrometheusRules;
+    expect(roundTrip(rules)).toEqual(asData(rules));
+  });
+});
+
 describe('toRulesYaml: layout', () => {
   it('bare names, single-quoted one-liners, literal blocks for multi-line PromQL', () => {
     const text = toRulesYaml(prometheusRules([slo({ labels: { team: "o'neil" } })]));
