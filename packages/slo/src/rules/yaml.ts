@@ -168,7 +168,7 @@ function node(value: unknown, indent: number, inSeq: boolean, depth: number): st
         }
       }
       if (first) return ' {}\n';
-      // Only maps of scalars: a nested object could be changed between two writes of its parent.
+      // Only maps of scalars (labels, annotations): those are what rules share.
       if (flat && !inSeq) written.set(value, { indent, text: out });
       return out;
     }
