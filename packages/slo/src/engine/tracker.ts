@@ -94,7 +94,7 @@ export interface WindowStats {
 
 /** The slice budget of a timeslices SLO over its period. */
 export interface SliceBudget extends SliceStats {
-  /** Slices in the whole period (`period / sliceMs`). */
+  /** Slices in the whole period (`period / sliceMs`, rounded up). */
   readonly inPeriod: number;
   /** The budget in slices: `(1 - objective) x inPeriod`. */
   readonly allowedBad: number;
@@ -654,7 +654,8 @@ class Tracker implements SloTracker {
   /** Slices in the whole period and the budget spent (timeslices: against all of them). */
   #consumed(period: Period, stats: WindowStats): { consumed: number; inPeriod: number } {
     if (stats.slices === null) return { consumed: stats.burnRate, inPeriod: 0 };
-    const inPeriod = Math.round(period.lengthMs / stats.slices.sliceMs);
+    // Rounded up as windows are, so a rolling period's budget is its burn rate (elapsed = inPeriod).
+    const inPeriod = Math.ceil(period.lengthMs / stats.slices.sliceMs);
     return { consumed: stats.slices.bad / (this.#allowed * inPeriod), inPeriod };
   }
 
