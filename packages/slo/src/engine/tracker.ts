@@ -172,7 +172,8 @@ export interface SloTracker {
   /**
    * Counts, error ratio and burn rate over the last `windowMs`, rounded up to whole buckets: the
    * current bucket and those before it. Windows up to 6 h are exact to one `resolutionMs`; longer
-   * ones skip the part of their oldest coarse bucket that is not wholly inside the window.
+   * ones skip the part of their oldest coarse bucket that is not wholly inside the window. For a
+   * timeslices SLO: the last `ceil(windowMs / sliceMs)` closed slices (the open one is not judged).
    */
   window(windowMs: number): WindowStats;
   burnRate(windowMs: number): number;
