@@ -1,4 +1,5 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileStore, loadSloFile, loadSloFiles, SpecError, sloTracker } from '@nines/slo';
@@ -118,6 +119,37 @@ describe('nines slo validate', () => {
 });
 
 describe('nines slo report', () => {
+  it('counts the budget of a timeslices SLO in bad slices', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nines-slices-'));
+    const spec = join(dir, 'slices.yaml');
+    await writeFile(
+      spec,
+      [
+        'service: shop',
+        'slos:',
+        '  - name: minutes',
+        '    objective: 99%',
+        '    budgeting: { timeslices: { slice: 1m, target: 95% } }',
+        '    sli: availability',
+        '',
+      ].join('\n'),
+    );
+    const [slo] = await loadSloFile(spec);
+    let now = T - 60 * 60_000;
+    const tracker = sloTracker(slo!, { clock: { now: () => now } });
+    tracker.record({ good: 50, bad: 50 }); // one bad slice
+    now = T;
+    const snapshot = join(dir, 'snapshot.json');
+    await fileStore(snapshot).save(tracker.snapshot());
+    const { code, out, err } = await nines('slo', 'report', '--spec', spec, '--snapshot', snapshot);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const b = tracker.budget();
+    expect(b.slices).not.toBeNull();
+    expect(out).toContain(`of ${Number(b.slices!.allowedBad.toFixed(1))} bad slices`);
+    expect(out).not.toContain('bad events');
+  });
+
   it('reports each SLO from its snapshot as the library computes it (--json)', async () => {
     const { code, out, err } = await nines(
       'slo',

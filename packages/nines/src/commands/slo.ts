@@ -428,10 +428,15 @@ function events(n: number): string {
 
 function printReport(r: SloReport): string {
   const b = r.budget;
+  // A timeslices SLO spends its budget in bad slices, an occurrences SLO in bad events.
+  const [left, allowed, unit] =
+    b.slices !== null
+      ? [b.slices.remainingBad, b.slices.allowedBad, 'bad slices']
+      : [b.remainingEvents, b.allowedBadEvents, 'bad events'];
   const remaining =
     b.remaining >= 0
-      ? `${share(b.remaining)} remaining: ${minutes(b.remainingMinutes)} of ${minutes(b.budgetMinutes)}, ${events(b.remainingEvents)} of ${events(b.allowedBadEvents)} bad events`
-      : `overspent: ${share(b.remaining)} remaining, ${minutes(b.remainingMinutes)} and ${events(-b.remainingEvents)} bad events beyond a budget of ${minutes(b.budgetMinutes)}, ${events(b.allowedBadEvents)} bad events`;
+      ? `${share(b.remaining)} remaining: ${minutes(b.remainingMinutes)} of ${minutes(b.budgetMinutes)}, ${events(left)} of ${events(allowed)} ${unit}`
+      : `overspent: ${share(b.remaining)} remaining, ${minutes(b.remainingMinutes)} and ${events(-left)} ${unit} beyond a budget of ${minutes(b.budgetMinutes)}, ${events(allowed)} ${unit}`;
   const f = r.forecast;
   let forecast: string;
   if (b.remaining <= 0) forecast = 'the budget is spent';
