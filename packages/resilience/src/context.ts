@@ -22,9 +22,8 @@ const noop: Disposer = () => {};
 
 /**
  * @internal A context made by {@link Context.owner}: the one kind that can be aborted on its own
- * and tracked by a deadline queue. (One class for every kind: V8 builds a flat object with
- * fields set in one constructor several times faster than a subclass chain with field
- * initializers, and a context is built on every call.)
+ * and tracked by a deadline queue. (One class for every kind: with one small subclass per kind,
+ * composed policies measured slower on Node 20 here, and a context is built on every call.)
  */
 export type OwnerContext = Context;
 

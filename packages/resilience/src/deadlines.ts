@@ -104,13 +104,16 @@ export class DeadlineQueue<T extends Tracked> {
     return entry.gen <= this.#expired;
   }
 
-  /** Marks `entry` as finished. Idempotent. */
-  settle(entry: T): void {
-    if (entry.settled) return;
+  /**
+   * Marks `entry` as finished. Idempotent. Returns true when the entry ran past its deadline
+   * without being expired (it was tracked lazily and never watched): the caller may report it.
+   */
+  settle(entry: T): boolean {
+    if (entry.settled) return false;
     entry.settled = true;
     const gen = entry.gen;
     // An entry past its deadline was already counted out when its generation expired.
-    if (gen <= this.#expired) return;
+    if (gen <= this.#expired) return true;
     if (gen === this.#gen) this.#openCount--;
     else this.#closedCounts[gen - this.#closedBase]!--;
     if (--this.#live === 0 && this.#tail > 0) {
@@ -119,6 +122,7 @@ export class DeadlineQueue<T extends Tracked> {
       for (let i = 0; i < this.#tail; i++) q[i] = undefined;
       this.#tail = 0;
     }
+    return false;
   }
 
   #onTimer(): void {

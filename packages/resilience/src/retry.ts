@@ -258,8 +258,7 @@ class Retry extends PolicyBase implements RetryPolicy {
   ): T | Promise<T> {
     if (frame !== null) exitAll(list!, frame, ok, outcome);
     if (ok && !this.#isRetryableResult(outcome)) {
-      const budget = this.#budget;
-      if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
+      this.#succeeded();
       return outcome as T;
     }
     return this.#loop(fn, ctx, next, first, frame, !ok, outcome);
@@ -342,11 +341,17 @@ class Retry extends PolicyBase implements RetryPolicy {
       if (frame !== null) exitAll(list!, frame, !failed, outcome);
 
       if (!failed && !this.#isRetryableResult(outcome)) {
-        if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
+        this.#succeeded();
         if (this.#recovered.active) this.#recovered.emit({ attempts: attempt + 1 });
         return outcome as T;
       }
     }
+  }
+
+  /** Tells a budget that keeps success feedback (gRPC throttling) about a success. */
+  #succeeded(): void {
+    const budget = this.#budget;
+    if (budget !== null && budget.recordSuccess !== undefined) budget.recordSuccess();
   }
 
   #isRetryableResult(value: unknown): boolean {

@@ -85,13 +85,8 @@ class CooperativeTimeout extends InterceptorPolicy implements TimeoutPolicy {
   }
   exit(token: unknown): void {
     const child = token as OwnerContext;
-    const queue = this.#t.queue;
     // A call that never looked at its signal and ran past the deadline: note it now.
-    if (!child.settled && !child.selfAborted && queue.isExpired(child)) {
-      child.settled = true;
-      this.#t.expire(child);
-    }
-    queue.settle(child);
+    if (this.#t.queue.settle(child) && !child.selfAborted) this.#t.expire(child);
     child.release();
   }
 }
