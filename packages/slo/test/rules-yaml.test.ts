@@ -8,20 +8,10 @@ import {
   type Slo,
   toRulesYaml,
 } from '../src/index.js';
+import { availabilitySlo } from './engine-helpers.js';
 
-function slo(over: Partial<Slo> = {}): Slo {
-  return {
-    name: 'availability',
-    service: 'orders',
-    objective: 0.999,
-    window: { type: 'rolling', days: 30 },
-    sli: { type: 'availability' },
-    budgeting: { type: 'occurrences' },
-    alerting: { page: true, ticket: true },
-    labels: {},
-    ...over,
-  };
-}
+/** The engine tests' availability SLO, named as the rules tests expect. */
+const slo = (over: Partial<Slo> = {}): Slo => availabilitySlo({ name: 'availability', ...over });
 
 /** What the file must read back as: the rules as JSON sees them (undefined fields absent). */
 const asData = (rules: unknown): unknown => JSON.parse(JSON.stringify(rules));

@@ -17,22 +17,12 @@ import {
   type Slo,
   toRulesYaml,
 } from '../src/index.js';
+import { availabilitySlo } from './engine-helpers.js';
 
 const DAY = 86_400_000;
 
-function slo(over: Partial<Slo> = {}): Slo {
-  return {
-    name: 'availability',
-    service: 'orders',
-    objective: 0.999,
-    window: { type: 'rolling', days: 30 },
-    sli: { type: 'availability' },
-    budgeting: { type: 'occurrences' },
-    alerting: { page: true, ticket: true },
-    labels: {},
-    ...over,
-  };
-}
+/** The engine tests' availability SLO, named as the rules tests expect. */
+const slo = (over: Partial<Slo> = {}): Slo => availabilitySlo({ name: 'availability', ...over });
 
 const latency = (over: Partial<Slo> = {}): Slo =>
   slo({
