@@ -35,7 +35,7 @@ export interface FinishedRequest {
   readonly route: string | undefined;
   /** Path without the query. */
   readonly path: string;
-  /** Response status; 0 when the connection closed before a response was sent. */
+  /** Response status; 499 when the client closed the connection before the response finished. */
   readonly status: number;
   readonly durationSeconds: number;
   /** False when the client went away before the response finished. */
@@ -135,14 +135,17 @@ export function instrumentHttp(handler: HttpHandler, options?: InstrumentHttpOpt
     this[STATE] = undefined;
     const seconds = (performance.now() - state.start) / 1000;
     const completed = this.writableFinished;
-    const status = completed || this.headersSent ? this.statusCode : 0;
+    // 499 (nginx's "client closed request") when the client left first: not a server error, but
+    // the time it waited still counts against a latency objective.
+    const status = completed ? this.statusCode : 499;
     const span = state.span;
     const route = routeOf(state.req) ?? state.route;
     if (route !== state.route) {
       span.updateName(spanName(state.method, route));
       span.setAttribute('http.route', route as string);
     }
-    if (status > 0) span.setAttribute('http.response.status_code', status);
+    if (completed || this.headersSent)
+      span.setAttribute('http.response.status_code', this.statusCode);
     if (status >= 500) {
       span.setAttribute('error.type', String(status));
       span.setStatus({ code: SpanStatusCode.ERROR });

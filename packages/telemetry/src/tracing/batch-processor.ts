@@ -1,7 +1,8 @@
+import { type Clock, systemClock } from '@nines/resilience';
 import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { numberOption, optionsObject } from '../validate.js';
+import { clockOption, numberOption, optionsObject } from '../validate.js';
 
 /** Options of {@link batchSpanProcessor}; the defaults are the OpenTelemetry SDK's but the delay. */
 export interface BatchSpanProcessorOptions {
@@ -13,6 +14,8 @@ export interface BatchSpanProcessorOptions {
   readonly scheduledDelayMs?: number;
   /** An export taking longer counts as failed and the next batch may start (ms). Default 10 000. */
   readonly exportTimeoutMs?: number;
+  /** Timers come from it (tests drive a manual clock). Default: the system clock, timers unref'd. */
+  readonly clock?: Clock;
 }
 
 /** What a {@link BatchProcessor} did so far. */
@@ -33,7 +36,18 @@ export interface BatchProcessor extends SpanProcessor {
 }
 
 const OWNER = 'batchSpanProcessor';
-const KEYS = ['maxQueueSize', 'maxExportBatchSize', 'scheduledDelayMs', 'exportTimeoutMs'];
+const KEYS = ['maxQueueSize', 'maxExportBatchSize', 'scheduledDelayMs', 'exportTimeoutMs', 'clock'];
+
+/** Timers that never keep the process alive: a pending export must not delay a normal exit. */
+const unrefClock: Clock = {
+  now: systemClock.now,
+  setTimeout(callback, ms) {
+    const t = setTimeout(callback, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: systemClock.clearTimeout,
+};
 
 /**
  * A batching span processor with a bounded queue. The app never waits for the exporter: `onEnd`
@@ -75,12 +89,20 @@ export function batchSpanProcessor(
   const exportTimeoutMs = numberOption(OWNER, 'exportTimeoutMs', o.exportTimeoutMs, 10_000, {
     min: 1,
   });
-  return new Batcher(exporter, maxQueueSize, maxExportBatchSize, scheduledDelayMs, exportTimeoutMs);
+  const clock = clockOption<Clock>(OWNER, o.clock, unrefClock);
+  return new Batcher(
+    exporter,
+    maxQueueSize,
+    maxExportBatchSize,
+    scheduledDelayMs,
+    exportTimeoutMs,
+    clock,
+  );
 }
 
 class Batcher implements BatchProcessor {
   #queue: ReadableSpan[] = [];
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timer: unknown = null;
   #exporting: Promise<void> | null = null;
   #shutdown = false;
   #exported = 0;
@@ -91,6 +113,7 @@ class Batcher implements BatchProcessor {
   readonly #maxBatch: number;
   readonly #delay: number;
   readonly #timeout: number;
+  readonly #clock: Clock;
   readonly #onTimer = (): void => {
     this.#timer = null;
     this.#drain();
@@ -102,7 +125,9 @@ class Batcher implements BatchProcessor {
     maxBatch: number,
     delay: number,
     timeout: number,
+    clock: Clock,
   ) {
+    this.#clock = clock;
     this.#exporter = exporter;
     this.#maxQueue = maxQueue;
     this.#maxBatch = maxBatch;
@@ -124,8 +149,7 @@ class Batcher implements BatchProcessor {
     if (queue.length >= this.#maxBatch) {
       this.#drain();
     } else if (this.#timer === null) {
-      this.#timer = setTimeout(this.#onTimer, this.#delay);
-      this.#timer.unref?.();
+      this.#timer = this.#clock.setTimeout(this.#onTimer, this.#delay);
     }
   }
 
@@ -142,15 +166,14 @@ class Batcher implements BatchProcessor {
   #drain(): void {
     if (this.#exporting !== null || this.#queue.length === 0) return;
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      this.#clock.clearTimeout(this.#timer);
       this.#timer = null;
     }
     this.#exporting = this.#exportAll().finally(() => {
       this.#exporting = null;
       // Spans that arrived during the last export wait for the usual delay, not for the next span.
       if (this.#queue.length > 0 && this.#timer === null && !this.#shutdown) {
-        this.#timer = setTimeout(this.#onTimer, this.#delay);
-        this.#timer.unref?.();
+        this.#timer = this.#clock.setTimeout(this.#onTimer, this.#delay);
       }
     });
   }
@@ -169,12 +192,11 @@ class Batcher implements BatchProcessor {
   #exportBatch(batch: ReadableSpan[]): Promise<void> {
     return new Promise<void>((resolve) => {
       let done = false;
-      const timer = setTimeout(() => finish(false), this.#timeout);
-      timer.unref?.();
+      const timer = this.#clock.setTimeout(() => finish(false), this.#timeout);
       const finish = (ok: boolean): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         if (ok) this.#exported += batch.length;
         else this.#failed += batch.length;
         resolve();
@@ -209,7 +231,7 @@ class Batcher implements BatchProcessor {
     if (this.#shutdown) return;
     await this.forceFlush();
     this.#shutdown = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
     await this.#exporter.shutdown();
   }
