@@ -464,6 +464,7 @@ export class RedRecorder implements RedMetrics {
   record(route: string | undefined, method: string, status: number, seconds: number): void {
     // NaN fails every comparison below, so one test per argument covers it.
     if (
+      typeof seconds !== 'number' ||
       !(seconds >= 0) ||
       seconds === Number.POSITIVE_INFINITY ||
       !(status >= 100 && status < 600) ||
@@ -570,6 +571,7 @@ export class RedRecorder implements RedMetrics {
     errorType?: string,
   ): void {
     if (
+      typeof seconds !== 'number' ||
       !(seconds >= 0) ||
       seconds === Number.POSITIVE_INFINITY ||
       (status !== undefined && (!(status >= 100 && status < 600) || (status | 0) !== status))

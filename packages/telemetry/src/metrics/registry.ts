@@ -415,8 +415,8 @@ class CounterSeries implements CounterChild {
   }
 
   inc(value = 1): void {
-    // NaN fails the first test; Infinity the second.
-    if (!(value >= 0) || value === Number.POSITIVE_INFINITY) {
+    // NaN fails the second test; Infinity the third; a string would concatenate.
+    if (typeof value !== 'number' || !(value >= 0) || value === Number.POSITIVE_INFINITY) {
       this.#family.dropped++;
       return;
     }
@@ -493,7 +493,7 @@ class HistogramSeries implements HistogramChild {
   }
 
   observe(value: number): void {
-    if (!(value >= 0) || value === Number.POSITIVE_INFINITY) {
+    if (typeof value !== 'number' || !(value >= 0) || value === Number.POSITIVE_INFINITY) {
       this.#family.dropped++;
       return;
     }

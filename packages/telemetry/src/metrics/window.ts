@@ -102,6 +102,8 @@ export interface WindowSummary {
   /** Requests per class: 1xx, 2xx, 3xx, 4xx, 5xx. */
   readonly classes: readonly [number, number, number, number, number];
   readonly sumSeconds: number;
+  /** Requests that took at most the window's threshold (0 for a window without one). */
+  readonly atOrBelow: number;
   /** Smallest and largest duration in the range; `Infinity`/`-Infinity` without requests. */
   readonly min: number;
   readonly max: number;
@@ -126,10 +128,17 @@ export class SliceWindow {
   readonly #mins: Float64Array;
   readonly #maxs: Float64Array;
   readonly #hist: Uint32Array | null;
+  /** Per slice: requests at or under `#threshold` (exact, unlike the buckets). */
+  readonly #le: Float64Array | null;
+  readonly #threshold: number;
   /** Newest slice written or read: a clock going back keeps writing to it. */
   #head: number;
 
-  constructor(sliceMs: number, slices: number, latency: boolean, now: number) {
+  /**
+   * `latency` adds the log-linear buckets; `threshold` (seconds) adds an exact count of the
+   * requests at or under it.
+   */
+  constructor(sliceMs: number, slices: number, latency: boolean, now: number, threshold?: number) {
     this.sliceMs = sliceMs;
     this.slices = slices;
     this.createdAt = now;
@@ -139,6 +148,8 @@ export class SliceWindow {
     this.#mins = new Float64Array(slices);
     this.#maxs = new Float64Array(slices);
     this.#hist = latency ? new Uint32Array(slices * LATENCY_BUCKETS) : null;
+    this.#le = threshold === undefined ? null : new Float64Array(slices);
+    this.#threshold = threshold ?? 0;
     this.#head = Math.floor(now / sliceMs);
   }
 
@@ -148,6 +159,7 @@ export class SliceWindow {
       this.#ids.byteLength +
       this.#counts.byteLength +
       this.#sums.byteLength * 3 +
+      (this.#le?.byteLength ?? 0) +
       (this.#hist?.byteLength ?? 0)
     );
   }
@@ -168,6 +180,8 @@ export class SliceWindow {
     if (seconds > this.#maxs[i]!) this.#maxs[i] = seconds;
     const h = this.#hist;
     if (h !== null) h[i * LATENCY_BUCKETS + bucket]!++;
+    const le = this.#le;
+    if (le !== null && seconds <= this.#threshold) le[i]!++;
   }
 
   #reset(i: number, slice: number): void {
@@ -177,6 +191,7 @@ export class SliceWindow {
     this.#mins[i] = Number.POSITIVE_INFINITY;
     this.#maxs[i] = Number.NEGATIVE_INFINITY;
     this.#hist?.fill(0, i * LATENCY_BUCKETS, (i + 1) * LATENCY_BUCKETS);
+    if (this.#le !== null) this.#le[i] = 0;
   }
 
   /**
@@ -197,6 +212,7 @@ export class SliceWindow {
     const cls = new Float64Array(5);
     let requests = 0;
     let sumSeconds = 0;
+    let atOrBelow = 0;
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     const hist = this.#hist === null ? null : new Float64Array(LATENCY_BUCKETS);
@@ -207,6 +223,7 @@ export class SliceWindow {
       requests += this.#counts[c]!;
       for (let k = 0; k < 5; k++) cls[k]! += this.#counts[c + 1 + k]!;
       sumSeconds += this.#sums[i]!;
+      if (this.#le !== null) atOrBelow += this.#le[i]!;
       if (this.#mins[i]! < min) min = this.#mins[i]!;
       if (this.#maxs[i]! > max) max = this.#maxs[i]!;
       if (hist !== null) {
@@ -222,6 +239,7 @@ export class SliceWindow {
       requests,
       classes: [cls[0]!, cls[1]!, cls[2]!, cls[3]!, cls[4]!],
       sumSeconds,
+      atOrBelow,
       min,
       max,
       quantiles:
