@@ -33,6 +33,7 @@ const MAX_WIDTH = 1000;
 const DEFAULT_WIDTH = 100;
 const MAX_SERVICE_WIDTH = 16;
 const MIN_NAME_WIDTH = 12;
+const MAX_FLAG_WIDTH = 9;
 
 /** Left-aligned eighth blocks: LEFT_EIGHTHS[k] fills k/8 of a cell from the left. */
 const LEFT_EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'] as const;
@@ -292,12 +293,21 @@ function asciiBar(s8: number, e8: number, cells: number): string {
   return ' '.repeat(start) + '#'.repeat(end - start) + ' '.repeat(cells - end);
 }
 
-/** The flag of a failed span: `✗` and its HTTP status when it has one, else `✗ ERROR`. */
+/**
+ * The flag of a failed span: `✗` and its HTTP status when it has one, else `✗ ERROR`. The
+ * attribute is untrusted: cleaned and cut to {@link MAX_FLAG_WIDTH} so that it cannot push the
+ * bars off the line.
+ */
 function errorFlag(span: SpanRecord, glyphs: Glyphs): string {
   if (span.status !== 'error') return '';
   const a = span.attributes;
   const http = a['http.response.status_code'] ?? a['http.status_code'];
-  return `${glyphs.error} ${typeof http === 'number' || typeof http === 'string' ? http : 'ERROR'}`;
+  const code =
+    typeof http === 'number' || (typeof http === 'string' && http !== '')
+      ? clean(String(http))
+      : 'ERROR';
+  const flag = `${glyphs.error} ${code}`;
+  return length(flag) > MAX_FLAG_WIDTH ? fit(flag, MAX_FLAG_WIDTH, glyphs.ellipsis) : flag;
 }
 
 function defaultWidth(): number {
@@ -392,11 +402,12 @@ export function renderWaterfall(spans: readonly SpanRecord[], options?: Waterfal
   const header = `trace ${trace[0]!.traceId.toLowerCase()}  ${formatDuration(total)}  ${rows.length} span${rows.length === 1 ? '' : 's'}  ${services.length === 1 ? 'service' : 'services'}: ${services.map(clean).join(', ')}`;
   lines.push(paint(BOLD, fit(clean(header), width, glyphs.ellipsis).trimEnd()));
 
-  // The time axis above the bars: 0 at the left edge, the total at the right, the middle if room.
+  // The time axis above the bars: 0 at the left edge, the total at the right and the middle
+  // when there is room. Always drawn, so that the spans start on the third line.
   const barColumn = serviceWidth + 1 + nameWidth + 1 + durationWidth + 1;
+  const axis = Array.from({ length: cells }, () => ' ');
   const right = formatDuration(total);
   if (cells >= right.length + 2) {
-    const axis = Array.from({ length: cells }, () => ' ');
     axis[0] = '0';
     for (let i = 0; i < right.length; i++) axis[cells - right.length + i] = right[i]!;
     const middle = formatDuration(total / 2);
@@ -404,10 +415,10 @@ export function renderWaterfall(spans: readonly SpanRecord[], options?: Waterfal
     if (at >= 3 && at + middle.length <= cells - right.length - 2) {
       for (let i = 0; i < middle.length; i++) axis[at + i] = middle[i]!;
     }
-    lines.push(
-      paint(DIM, `${' '.repeat(barColumn)}${glyphs.border}${axis.join('')}${glyphs.border}`),
-    );
   }
+  lines.push(
+    paint(DIM, `${' '.repeat(barColumn)}${glyphs.border}${axis.join('')}${glyphs.border}`),
+  );
 
   const traceIndex = new Map<SpanRecord, number>();
   for (let i = 0; i < trace.length; i++) traceIndex.set(trace[i]!, i);
