@@ -27,8 +27,10 @@ const KNOWN = ['exit', 'exitCode', 'source'] as const;
 /**
  * Makes an uncaught exception or unhandled rejection end the process with its reason on record:
  * logs it at `fatal` (under the logger's error key, with `origin`), writes out every queued line
- * synchronously, then exits with code 1. Without this an asynchronous destination can lose the
- * last lines, the crash's among them. Returns a disposer that removes the handlers.
+ * synchronously, then exits with code 1. Without it the crash reaches only stderr, as a stack
+ * trace outside the JSON logs. (The queued lines of a SonicBoom destination are written either
+ * way, by pino's exit hook; the synchronous flush here also covers other streams that have
+ * `flushSync`, such as `pino.multistream`.) Returns a disposer that removes the handlers.
  *
  * Installing an `uncaughtException` listener replaces Node's default crash, so `exit` must end
  * the process (the default does).
@@ -44,7 +46,7 @@ export function handleFatalErrors(logger: Logger, options?: FatalErrorOptions): 
     throw new TypeError(`${OWNER}: option "exit" must be a function, got ${describe(o.exit)}`);
   }
   const exitCode = numberOption(OWNER, 'exitCode', o.exitCode, 1, { integer: true, max: 255 });
-  const source = o.source ?? process;
+  const source = o.source === undefined ? process : o.source;
   if (
     source === null ||
     typeof source !== 'object' ||
