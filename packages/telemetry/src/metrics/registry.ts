@@ -233,7 +233,7 @@ export function formatSampleValue(value: number): string {
   return value > 0 ? '+Inf' : '-Inf';
 }
 
-/** Throws a TypeError unless `name` is a valid Prometheus metric name. */
+/** @internal Throws a TypeError unless `name` is a valid Prometheus metric name. */
 export function checkMetricName(owner: string, name: unknown, option = 'name'): string {
   if (typeof name !== 'string' || !METRIC_NAME.test(name)) {
     throw new TypeError(
@@ -243,7 +243,7 @@ export function checkMetricName(owner: string, name: unknown, option = 'name'): 
   return name;
 }
 
-/** Throws a TypeError unless `name` is a valid, non-reserved Prometheus label name. */
+/** @internal Throws a TypeError unless `name` is a valid, non-reserved Prometheus label name. */
 export function checkLabelName(owner: string, name: unknown, option: string): string {
   if (typeof name !== 'string' || !LABEL_NAME.test(name) || name.startsWith('__')) {
     throw new TypeError(
@@ -253,7 +253,7 @@ export function checkLabelName(owner: string, name: unknown, option: string): st
   return name;
 }
 
-/** Validates histogram bounds: finite numbers, strictly ascending; a trailing +Inf is dropped. */
+/** @internal Validates histogram bounds: finite numbers, strictly ascending; a trailing +Inf is dropped. */
 export function checkBuckets(owner: string, value: unknown, option = 'buckets'): number[] {
   if (!Array.isArray(value)) {
     throw new TypeError(`${owner}: option "${option}" must be an array, got ${describe(value)}`);

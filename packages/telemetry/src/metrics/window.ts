@@ -22,7 +22,7 @@ export const LATENCY_MAX_SECONDS = 2 ** MAX_EXPONENT;
  * 7.6 µs; above it the estimate is the largest value seen in the window.
  */
 export const LATENCY_RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS);
-/** Underflow, 25 octaves of 16, overflow. */
+/** @internal Underflow, 25 octaves of 16, overflow. */
 export const LATENCY_BUCKETS = (MAX_EXPONENT - MIN_EXPONENT) * SUB_BUCKETS + 2;
 
 // Reads the exponent and the top mantissa bits of a double without Math.log (exact at octave
@@ -31,7 +31,7 @@ const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
-/** Index of `seconds` (finite, >= 0) among the {@link LATENCY_BUCKETS} log-linear buckets. */
+/** @internal Index of `seconds` (finite, >= 0) among the {@link LATENCY_BUCKETS} log-linear buckets. */
 export function latencyBucket(seconds: number): number {
   if (seconds < LATENCY_MIN_SECONDS) return 0;
   if (seconds >= LATENCY_MAX_SECONDS) return LATENCY_BUCKETS - 1;
@@ -43,7 +43,7 @@ export function latencyBucket(seconds: number): number {
   );
 }
 
-/** The value reported for bucket `i`: the midpoint of its range (before clamping to min/max). */
+/** @internal The value reported for bucket `i`: the midpoint of its range (before clamping to min/max). */
 export function latencyBucketMidpoint(i: number): number {
   if (i <= 0) return LATENCY_MIN_SECONDS / 2;
   if (i >= LATENCY_BUCKETS - 1) return Number.POSITIVE_INFINITY;
@@ -53,7 +53,7 @@ export function latencyBucketMidpoint(i: number): number {
 }
 
 /**
- * The nearest-rank position of quantile `q` among `n` values (1-based): `ceil(q x n)`, at least 1.
+ * @internal The nearest-rank position of quantile `q` among `n` values (1-based): `ceil(q x n)`, at least 1.
  * A tiny tolerance keeps float noise (0.95 x 100 = 95.00000000000001) from moving a rank up.
  */
 export function nearestRank(q: number, n: number): number {
@@ -61,7 +61,7 @@ export function nearestRank(q: number, n: number): number {
 }
 
 /**
- * The quantiles `qs` of the values counted in `hist` (per-bucket counts, `total` values, smallest
+ * @internal The quantiles `qs` of the values counted in `hist` (per-bucket counts, `total` values, smallest
  * `min`, largest `max`): the midpoint of the bucket holding the nearest-rank value, clamped to
  * [min, max]. Null without values.
  */
@@ -91,10 +91,10 @@ export function histogramQuantiles(
   return out;
 }
 
-/** Index of each status class in a slice's counts: requests, then 1xx to 5xx. */
+/** @internal Fields per slice in the counts array: requests, then 1xx to 5xx. */
 export const COUNT_FIELDS = 6;
 
-/** Sums over a range of slices; see {@link SliceWindow.summarize}. */
+/** @internal Sums over a range of slices; see {@link SliceWindow.summarize}. */
 export interface WindowSummary {
   /** Time the range covers, from its oldest slice's start (or the window's creation) to now. */
   readonly coveredMs: number;
@@ -112,7 +112,7 @@ export interface WindowSummary {
 }
 
 /**
- * A ring of `slices` time slices of `sliceMs`, each holding request counts per status class,
+ * @internal A ring of `slices` time slices of `sliceMs`, each holding request counts per status class,
  * duration sum, min and max, and (optionally) log-linear latency buckets. A slot is cleared
  * lazily when the clock reaches the slice it is reused for, so time passing costs nothing.
  */
