@@ -135,6 +135,8 @@ export interface Telemetry {
   httpClient(name: string, options?: Omit<HttpClientOptions, 'tracer' | 'metrics'>): HttpClient;
   /** Serves the Prometheus text (for a separate metrics port). */
   readonly metricsHandler: HttpHandler;
+  /** Exports what is queued (spans, metrics) and flushes the log, keeping everything running. */
+  flush(): Promise<void>;
   /** Exports what is queued (spans, metrics) and flushes the log; then stops what setup started. */
   shutdown(): Promise<void>;
 }
@@ -324,6 +326,10 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
       return createHttpClient(name, { ...co, tracer, metrics: red });
     },
     metricsHandler,
+    async flush() {
+      await Promise.allSettled([owned?.forceFlush(), meterProvider?.forceFlush()]);
+      await flushLogger(logger).catch(() => {});
+    },
     shutdown() {
       closed ??= (async () => {
         let timer: ReturnType<typeof setTimeout> | undefined;
