@@ -50,7 +50,7 @@ const LESSON: SpanRecord[] = [
 ];
 
 const GOLDEN = [
-  'trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  6 spans  services: service-a, service-b, …',
+  'trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  6 spans  3 services',
   '                                         │0                60.0 ms           120 ms│',
   'service-a GET /orders             120 ms │█████████████████████████████████████████│',
   'service-a ├ GET service-b        60.0 ms │ ▕████████████████████▎                  │',
@@ -62,7 +62,7 @@ const GOLDEN = [
 ].join('\n');
 
 const GOLDEN_ASCII = [
-  'trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  6 spans  services: service-a, service-b, ~',
+  'trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  6 spans  3 services',
   '                                         |0                60.0 ms           120 ms|',
   'service-a GET /orders             120 ms |#########################################|',
   'service-a + GET service-b        60.0 ms |  ####################                   |',
@@ -227,6 +227,10 @@ describe('renderWaterfall', () => {
     }
     // Names that fit either way: the extra width all goes to the bars.
     const short = LESSON.map((s) => ({ ...s, name: s.name.slice(-6) }));
+    // The header lists the services when they fit, else counts them.
+    expect(renderWaterfall(LESSON, { width: 120 }).split('\n')[0]).toBe(
+      'trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  6 spans  services: service-a, service-b, service-c',
+    );
     const narrow = geometry(renderWaterfall(short, { width: 80 })).cells;
     const wide = geometry(renderWaterfall(short, { width: 120 })).cells;
     expect(wide - narrow).toBe(40);

@@ -80,6 +80,8 @@ const INTERNAL = 13;
 const JSON_TYPE = 'application/json';
 const PROTOBUF_TYPE = 'application/x-protobuf';
 const EMPTY_RESPONSE = Buffer.from('{}');
+/** Fatal: a body that is not UTF-8 is malformed JSON, not text to guess at. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `Content-Type` without parameters, lower case. */
 function mediaType(header: string | undefined): string {
@@ -399,7 +401,7 @@ class Receiver implements OtlpReceiver {
   private accept(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     let parsed: unknown;
     try {
-      const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      const text = UTF8.decode(body);
       // An empty export request is valid and should succeed; an empty body is the least of them.
       parsed = text.trim() === '' ? {} : JSON.parse(text);
     } catch (err) {

@@ -328,12 +328,12 @@ function defaultWidth(): number {
  * `options.traceId` (`EMULTITRACE`) or a `traceId` not among them (`ENOTRACE`).
  *
  * @example
- * console.log(renderWaterfall(receiver.trace(receiver.slowest()!), { color: true }));
- * // trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  4 spans  services: orders, stock, payments
- * //                                                      │0                60 ms        120 ms│
- * // orders    GET /orders          120 ms │████████████████████████████████████████████│
- * // stock     ├ GET /stock         50.0 ms│   ██████████████████▍                      │
- * // …
+ * console.log(renderWaterfall(receiver.trace(receiver.slowest()!), { width: 92 }));
+ * // trace 4bf92f3577b34da6a3ce929d0e0e4736  120 ms  3 spans  services: orders, stock, payments
+ * //                                 │0                      60.0 ms                120 ms│
+ * // orders   GET /orders     120 ms │████████████████████████████████████████████████████│
+ * // stock    ├ GET /stock   50.0 ms │    ▐█████████████████████                          │
+ * // payments └ POST /charge 52.5 ms │                            ██████████████████████▉ │ ✗ 503
  */
 export function renderWaterfall(spans: readonly SpanRecord[], options?: WaterfallOptions): string {
   const o = optionsObject<WaterfallOptions>(OWNER, options, ['width', 'color', 'ascii', 'traceId']);
@@ -399,8 +399,12 @@ export function renderWaterfall(spans: readonly SpanRecord[], options?: Waterfal
   const paint = (code: string, text: string): string => (color ? code + text + RESET : text);
 
   const lines: string[] = [];
-  const header = `trace ${trace[0]!.traceId.toLowerCase()}  ${formatDuration(total)}  ${rows.length} span${rows.length === 1 ? '' : 's'}  ${services.length === 1 ? 'service' : 'services'}: ${services.map(clean).join(', ')}`;
-  lines.push(paint(BOLD, fit(clean(header), width, glyphs.ellipsis).trimEnd()));
+  const head = `trace ${clean(trace[0]!.traceId.toLowerCase())}  ${formatDuration(total)}  ${rows.length} span${rows.length === 1 ? '' : 's'}  `;
+  const plural = services.length === 1 ? 'service' : 'services';
+  let header = `${head}${plural}: ${services.map(clean).join(', ')}`;
+  // A list cut in the middle helps nobody: say how many services instead.
+  if (length(header) > width) header = `${head}${services.length} ${plural}`;
+  lines.push(paint(BOLD, fit(header, width, glyphs.ellipsis).trimEnd()));
 
   // The time axis above the bars: 0 at the left edge, the total at the right and the middle
   // when there is room. Always drawn, so that the spans start on the third line.
