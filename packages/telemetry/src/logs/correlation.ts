@@ -1,7 +1,7 @@
 import { context, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import { getCorrelationId } from '../correlation.js';
 
-/** The fields {@link correlationMixin} adds to a line, named as in the OpenTelemetry logging spec. */
+/** Fields {@link correlationMixin} adds to a line, named as in the OpenTelemetry logging spec. */
 export interface CorrelationFields {
   /** 32 lowercase hex digits. */
   trace_id?: string;

@@ -6,6 +6,7 @@ import { correlationMixin, mergeCorrelation, withUserMixin } from './correlation
 import { type RedactOptions, redaction } from './redact.js';
 import { isSonicBoom, type SonicBoomLike, streamOf } from './stream.js';
 
+/** pino's logger (what {@link createLogger} returns) and destination stream types. */
 export type { DestinationStream, Logger } from 'pino';
 
 /** Log levels, most severe first; `'silent'` logs nothing. */
@@ -35,10 +36,9 @@ export interface CreateLoggerOptions extends PinoPassThrough {
   /** Least severe level written; default `'info'`. */
   level?: LogLevel;
   /**
-   * Where lines go: a file path (opened for appending at once, so a bad path fails here; closed
-   * by `logger[pino.symbols.streamSym].end()`), a file descriptor, or any pino
-   * `DestinationStream`, e.g. `pino.destination({ dest: path })` for a file to `reopen()` after
-   * rotation. Default stdout (fd 1).
+   * Where lines go: a file path (opened for appending at once, so a bad path fails here), a file
+   * descriptor, or any pino `DestinationStream`, e.g. `pino.destination({ dest: path })` for a
+   * file to `reopen()` after rotation. Default stdout (fd 1).
    */
   destination?: string | number | DestinationStream;
   /**
@@ -51,7 +51,8 @@ export interface CreateLoggerOptions extends PinoPassThrough {
    * Bound, in bytes, of the lines waiting for a slow destination (asynchronous path or fd only).
    * A line that would pass it is dropped whole, counted in {@link loggerStats}, and reported by a
    * warning line once the destination catches up: memory stays bounded and the service keeps
-   * serving, at the price of those lines. Default 16 MiB; `Infinity` for no bound.
+   * serving, at the price of those lines. Without a bound a destination slower than the logging
+   * grows the heap by everything logged meanwhile. Default 16 MiB; `Infinity` for no bound.
    */
   maxBufferBytes?: number;
   /**
@@ -65,7 +66,7 @@ export interface CreateLoggerOptions extends PinoPassThrough {
 
 /** Counters of a logger's destination, shared by its children. */
 export interface LoggerStats {
-  /** Lines dropped because the asynchronous buffer was full ({@link CreateLoggerOptions.maxBufferBytes}). */
+  /** Lines dropped because the buffer was full ({@link CreateLoggerOptions.maxBufferBytes}). */
   readonly droppedLines: number;
   /** Write errors from the destination (the first one also raises a process warning). */
   readonly writeErrors: number;
@@ -106,7 +107,8 @@ const states = new WeakMap<object, DestinationState>();
  * Redaction by default covers `authorization`, `proxy-authorization`, `cookie` and `set-cookie`
  * in `req.headers`, `res.headers`, `headers` and at the top level, and {@link SECRET_FIELDS} at the
  * top level and one level down in plain objects (`{ user: { password } }`), not deeper and not
- * inside arrays. The object logged is never changed.
+ * inside arrays; child bindings get the paths but not the one-level-down fields. The object
+ * logged is never changed. Paths are case-sensitive.
  *
  * @example
  * const logger = createLogger({ service: 'orders', destination: '/var/log/orders.log' });
@@ -202,7 +204,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
  * not open).
  *
  * @example
- * metrics.gauge('log_dropped_lines', loggerStats(logger).droppedLines);
+ * const { droppedLines } = loggerStats(logger); // 0 while the destination keeps up
  */
 export function loggerStats(logger: Logger): LoggerStats {
   const state = states.get(streamOf(logger) as object);
