@@ -628,7 +628,7 @@ describe('createOtlpReceiver protocol', () => {
   });
 
   it('stays bounded through many requests', async () => {
-    const { receiver, url } = await started({ maxSpans: 100 });
+    const { receiver, url } = await started({ maxSpans: 100, maxBodyBytes: 16 * 1024 * 1024 });
     for (let batch = 0; batch < 30; batch++) {
       const spans = Array.from({ length: 50 }, (_, i) => otlpSpan(spanId(batch * 50 + i + 1)));
       await postJson(url, exportRequest(spans));
@@ -637,6 +637,16 @@ describe('createOtlpReceiver protocol', () => {
     expect(receiver.dropped).toBe(1400);
     expect(receiver.spans()[0]!.spanId).toBe(spanId(1401));
     expect(receiver.trace(TRACE)).toHaveLength(100);
+    // One request far over the bound: the newest survive, in order, without quadratic work.
+    const flood = Array.from({ length: 30_000 }, (_, i) => otlpSpan(spanId(100_000 + i)));
+    const began = performance.now();
+    expect((await postJson(url, exportRequest(flood))).status).toBe(200);
+    expect(performance.now() - began).toBeLessThan(5_000);
+    expect(receiver.spans().map((s) => s.spanId)).toEqual(
+      Array.from({ length: 100 }, (_, i) => spanId(100_000 + 29_900 + i)),
+    );
+    expect(receiver.trace(TRACE)).toHaveLength(100);
+    expect(receiver.dropped).toBe(1400 + 30_000);
   });
 });
 

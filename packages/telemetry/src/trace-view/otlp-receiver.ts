@@ -274,7 +274,8 @@ class Receiver implements OtlpReceiver {
       else list.push(span);
       kept.push(span);
     }
-    while (this.order.length - this.head > this.maxSpans) this.dropOldest();
+    const excess = this.order.length - this.head - this.maxSpans;
+    if (excess > 0) this.dropOldest(excess);
     if (this.head > 1024 && this.head * 2 > this.order.length) {
       this.order = this.order.slice(this.head);
       this.head = 0;
@@ -282,18 +283,25 @@ class Receiver implements OtlpReceiver {
     return kept;
   }
 
-  private dropOldest(): void {
-    const span = this.order[this.head]!;
-    this.order[this.head] = undefined;
-    this.head++;
-    this.droppedCount++;
-    this.keys.delete(span.traceId + span.spanId);
-    const list = this.byTrace.get(span.traceId);
-    if (list === undefined) return;
-    // The oldest span of the whole receiver is the oldest of its trace: index 0.
-    const at = list.indexOf(span);
-    if (at !== -1) list.splice(at, 1);
-    if (list.length === 0) this.byTrace.delete(span.traceId);
+  /**
+   * Drops the `count` oldest spans. A trace's list is in arrival order too, so the oldest spans
+   * overall are at the front of their traces' lists: one splice per trace, not one per span.
+   */
+  private dropOldest(count: number): void {
+    const cut = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const span = this.order[this.head]!;
+      this.order[this.head++] = undefined;
+      this.keys.delete(span.traceId + span.spanId);
+      cut.set(span.traceId, (cut.get(span.traceId) ?? 0) + 1);
+    }
+    this.droppedCount += count;
+    for (const [traceId, n] of cut) {
+      const list = this.byTrace.get(traceId);
+      if (list === undefined) continue;
+      if (n >= list.length) this.byTrace.delete(traceId);
+      else list.splice(0, n);
+    }
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
