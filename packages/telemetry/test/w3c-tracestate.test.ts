@@ -52,13 +52,23 @@ describe('parseTracestate: the official suite cases', () => {
   });
 
   it.each([
-    ['foo=1,foo=1'],
-    ['foo=1,foo=2'],
-    [['foo=1', 'foo=1']],
-    [['foo=1', 'foo=2']],
-    ['foo=1, bar=2, foo=3'],
-  ])('discards the whole header on a duplicated key: %j', (header) => {
-    expect(parseTracestate(header)).toBeNull();
+    ['foo=1,foo=1', 'foo=1'],
+    ['foo=1,foo=2', 'foo=1'],
+    [['foo=1', 'foo=1'], 'foo=1'],
+    [['foo=1', 'foo=2'], 'foo=1'],
+    ['foo=1, bar=2, foo=3', 'foo=1,bar=2'],
+    [['bar=2,foo=1', 'foo=2,baz=3'], 'bar=2,foo=1,baz=3'],
+  ])('keeps the left-most member of a repeated key: %j', (header, expected) => {
+    expect(parseOk(header).serialize()).toBe(expected);
+  });
+
+  it('counts repeated keys towards the 32 members', () => {
+    expect(
+      parseTracestate([
+        ...headers32.slice(0, 3),
+        'bar25=25,bar26=26,bar27=27,bar28=28,bar29=29,bar30=30,bar31=31,bar01=99,bar32=32',
+      ]),
+    ).toBeNull();
   });
 
   it('accepts every allowed character in keys and values', () => {
@@ -387,23 +397,25 @@ describe('isValidTracestateKey / isValidTracestateValue', () => {
 });
 
 /**
- * The grammar restated with a split and two regexes, as a second opinion for the scanner. It is
- * not the scanner's algorithm: it trims and splits first, then matches whole members.
+ * The grammar restated with a split and a regex, as a second opinion for the scanner. It is not
+ * the scanner's algorithm: it trims and splits first, then matches whole members. A repeated key
+ * keeps its first value; more than 32 members (repeats counted) is invalid.
  */
 const MEMBER =
   /^([a-z0-9][a-z0-9_\-*/@]{0,255})=([\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e])$/;
 function reference(header: string): [string, string][] | null {
   const out: [string, string][] = [];
+  let members = 0;
   for (const raw of header.split(',')) {
     const member = raw.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
     if (member === '') continue;
     const m = MEMBER.exec(member);
     if (m === null) return null;
     const key = m[1] as string;
-    if (out.some(([k]) => k === key)) return null;
-    out.push([key, m[2] as string]);
+    members++;
+    if (!out.some(([k]) => k === key)) out.push([key, m[2] as string]);
   }
-  return out.length > 32 ? null : out;
+  return members > 32 ? null : out;
 }
 
 const keyArb = fc

@@ -217,28 +217,33 @@ function join(keys: readonly string[], values: readonly string[], dropped?: Uint
 }
 
 /**
- * Scratch space for one parse: per member the key start, the `=` offset, the value end and a hash
- * of the key (to find duplicates without building key strings). One more slot than the limit, so
- * the 33rd member is seen. Parsing is synchronous, so one buffer serves every call.
+ * Scratch space for one parse: per kept member the key start, the `=` offset, the value end and a
+ * hash of the key (to find repeated keys without building key strings). Parsing is synchronous, so
+ * one buffer serves every call.
  */
 const SLOT = 4;
-const scratch = new Int32Array((TRACESTATE_MAX_MEMBERS + 1) * SLOT);
+const scratch = new Int32Array(TRACESTATE_MAX_MEMBERS * SLOT);
 
 /**
  * Parses `tracestate` header values into a `TraceState`, or returns null when the header must be
  * discarded. Several headers (an array) are combined with `,` in order; empty and whitespace-only
  * members are allowed, and an empty header gives an empty state.
  *
- * Any invalid member, a duplicated key or more than 32 members discards the WHOLE header (null).
+ * Any invalid member or more than 32 members (repeats counted) discards the WHOLE header (null).
  * The spec allows either dropping single bad members or the whole header; the official test suite
- * at its strict level requires the latter, and keeping part of a header some vendor got wrong
- * would forward a state nobody wrote.
+ * at its strict level requires the latter (e.g. `bar=2` must not survive beside a 257-character
+ * key), and keeping part of a header some vendor got wrong would forward a state nobody wrote.
+ *
+ * A repeated key is not invalid in that sense: the left-most member (the latest update, as members
+ * are added on the left) is kept and later ones are dropped. The spec lets a vendor discard
+ * duplicates it did not generate, and the current suite expects one of them to be kept.
  *
  * Never throws: anything that is not a string or an array of strings gives null.
  *
  * @example
  * parseTracestate('rojo=00f067aa0ba902b7, congo=t61rcWkgMzE')?.get('congo'); // 't61rcWkgMzE'
- * parseTracestate(['foo=1', 'foo=2']); // null: duplicated key
+ * parseTracestate(['foo=1', 'foo=2'])?.serialize(); // 'foo=1'
+ * parseTracestate('FOO=1,bar=2'); // null: an uppercase key
  */
 export function parseTracestate(value: string | readonly string[] | undefined): TraceState | null {
   let s: string;
@@ -255,6 +260,9 @@ export function parseTracestate(value: string | readonly string[] | undefined): 
 
 function parseJoined(s: string): W3CTraceState | null {
   const n = s.length;
+  /** Members seen, repeats included. */
+  let members = 0;
+  /** Members kept (in `scratch`). */
   let count = 0;
   // Canonical: the header is exactly what serialize() would write, so it can be kept as is.
   let canonical = true;
@@ -306,21 +314,18 @@ function parseJoined(s: string): W3CTraceState | null {
     if (valueEnd - eq - 1 > MAX_VALUE) return null;
     if (valueEnd !== j) canonical = false;
 
-    if (count === TRACESTATE_MAX_MEMBERS) return null;
-    const keyLength = eq - keyStart;
-    for (let m = 0; m < count; m++) {
-      const at = m * SLOT;
-      if (scratch[at + 3] !== hash) continue;
-      const otherStart = scratch[at] as number;
-      if ((scratch[at + 1] as number) - otherStart !== keyLength) continue;
-      if (sameChars(s, otherStart, keyStart, keyLength)) return null;
+    // The limit is on list members in the header, so a repeated key counts too.
+    if (++members > TRACESTATE_MAX_MEMBERS) return null;
+    if (isRepeat(s, count, keyStart, eq - keyStart, hash)) {
+      canonical = false;
+    } else {
+      const at = count * SLOT;
+      scratch[at] = keyStart;
+      scratch[at + 1] = eq;
+      scratch[at + 2] = valueEnd;
+      scratch[at + 3] = hash;
+      count++;
     }
-    const at = count * SLOT;
-    scratch[at] = keyStart;
-    scratch[at + 1] = eq;
-    scratch[at + 2] = valueEnd;
-    scratch[at + 3] = hash;
-    count++;
 
     if (j === n) break;
     i = j + 1;
@@ -337,6 +342,18 @@ function parseJoined(s: string): W3CTraceState | null {
     values[m] = s.slice(eq + 1, scratch[at + 2] as number);
   }
   return new W3CTraceState(undefined, keys, values);
+}
+
+/** Whether the key at `keyStart` is one of the `count` keys already kept. */
+function isRepeat(s: string, count: number, keyStart: number, keyLength: number, hash: number) {
+  for (let m = 0; m < count; m++) {
+    const at = m * SLOT;
+    if (scratch[at + 3] !== hash) continue;
+    const otherStart = scratch[at] as number;
+    if ((scratch[at + 1] as number) - otherStart !== keyLength) continue;
+    if (sameChars(s, otherStart, keyStart, keyLength)) return true;
+  }
+  return false;
 }
 
 function sameChars(s: string, a: number, b: number, length: number): boolean {
