@@ -18,6 +18,7 @@ import {
   ParentBasedSampler,
   type Sampler,
   type SpanExporter,
+  type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -41,6 +42,7 @@ import {
   batchSpanProcessor,
   type SpanExportStats,
 } from './tracing/batch-processor.js';
+import { LeanTracer } from './tracing/lean-tracer.js';
 import { booleanOption, describe, enumOption, numberOption, optionsObject } from './validate.js';
 import { w3cPropagator } from './w3c/propagator.js';
 
@@ -238,6 +240,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   let processor: BatchProcessor | null = null;
   let owned: NodeTracerProvider | null = null;
   let provider: TracerProvider;
+  let serverTracer: Tracer | undefined;
   if (t.tracerProvider !== undefined) {
     if (typeof t.tracerProvider?.getTracer !== 'function') {
       throw new TypeError(`${OWNER}: option "tracing.tracerProvider" must be a TracerProvider`);
@@ -248,13 +251,23 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   } else {
     const exporter = makeSpanExporter(t);
     processor = exporter === null ? null : batchSpanProcessor(exporter, t.batch);
+    const ratio = sampleRatioOf(t);
     owned = new NodeTracerProvider({
       resource,
-      sampler: makeSampler(t),
+      sampler: t.sampler ?? ratioSampler(ratio),
       spanProcessors: processor === null ? [] : [processor],
     });
     provider = owned;
     trace.setGlobalTracerProvider(owned);
+    // Server spans on the hot path skip the SDK's span class when nines knows the whole pipeline.
+    if (t.sampler === undefined) {
+      serverTracer = new LeanTracer({
+        processor: processor ?? NO_PROCESSOR,
+        resource,
+        sampleRatio: ratio,
+        scope: { name: '@nines/telemetry' },
+      });
+    }
   }
   // Context and propagation are separate globals: fill in only what nobody registered.
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -263,6 +276,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   const ownsPropagator =
     propagation.fields().length === 0 && propagation.setGlobalPropagator(w3cPropagator);
   const tracer = provider.getTracer('@nines/telemetry');
+  serverTracer ??= tracer;
 
   if (processor !== null) {
     const spans = registry.gauge({
@@ -303,7 +317,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
       );
       const traced = instrumentHttp(handler, {
         ...io,
-        tracer,
+        tracer: serverTracer,
         sinks: io.sinks === undefined ? sinks : [...sinks, ...io.sinks],
       });
       if (metricsPath === false) return traced;
@@ -440,18 +454,25 @@ function makeSpanExporter(t: Partial<TracingOptions>): SpanExporter | null {
   });
 }
 
-function makeSampler(t: Partial<TracingOptions>): Sampler {
-  if (t.sampler !== undefined) {
-    if (typeof (t.sampler as Sampler)?.shouldSample !== 'function') {
-      throw new TypeError(`${OWNER}: option "tracing.sampler" must be an OpenTelemetry Sampler`);
-    }
-    return t.sampler;
+function sampleRatioOf(t: Partial<TracingOptions>): number {
+  if (t.sampler !== undefined && typeof (t.sampler as Sampler)?.shouldSample !== 'function') {
+    throw new TypeError(`${OWNER}: option "tracing.sampler" must be an OpenTelemetry Sampler`);
   }
-  const ratio = numberOption(OWNER, 'tracing.sampleRatio', t.sampleRatio, 1, { min: 0, max: 1 });
+  return numberOption(OWNER, 'tracing.sampleRatio', t.sampleRatio, 1, { min: 0, max: 1 });
+}
+
+function ratioSampler(ratio: number): Sampler {
   return new ParentBasedSampler({
     root: ratio === 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(ratio),
   });
 }
+
+const NO_PROCESSOR: SpanProcessor = {
+  onStart() {},
+  onEnd() {},
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
 
 function makeMetricsExport(
   otlp: TelemetryMetricsOptions['otlp'],

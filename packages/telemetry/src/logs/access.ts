@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { describe } from '../validate.js';
+import { writePlainAccessLine } from './fast-line.js';
 import { assertLogger } from './stream.js';
 
 /** Level of an access line: what an operator should look at first. */
@@ -82,6 +83,7 @@ export function logAccess(
     );
   }
   const level: AccessLogLevel = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  if (writePlainAccessLine(logger, level, method, route, status, durationMs, extra)) return;
   if (!logger.isLevelEnabled(level)) return;
   const line: AccessLine & Record<string, unknown> = {
     method,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { booleanOption, describe, enumOption, numberOption, optionsObject } from '../validate.js';
 import { correlationMixin, mergeCorrelation, withUserMixin } from './correlation.js';
+import { markPlain } from './fast-line.js';
 import { type RedactOptions, redaction } from './redact.js';
 import { isSonicBoom, type SonicBoomLike, streamOf } from './stream.js';
 
@@ -195,6 +196,20 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (o.hooks !== undefined) pinoOptions.hooks = o.hooks;
 
   const logger = pino(pinoOptions, stream);
+  const extraPaths =
+    typeof o.redact === 'object' && o.redact !== null && (o.redact.paths?.length ?? 0) > 0;
+  if (
+    o.formatters === undefined &&
+    o.mixin === undefined &&
+    o.timestamp === undefined &&
+    o.messageKey === undefined &&
+    o.msgPrefix === undefined &&
+    o.hooks === undefined &&
+    o.serializers === undefined &&
+    !extraPaths
+  ) {
+    markPlain(logger);
+  }
   if (isSonicBoom(stream) && !states.has(stream)) watchDestination(stream, logger);
   return logger;
 }
