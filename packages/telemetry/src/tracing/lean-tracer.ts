@@ -304,6 +304,11 @@ export class LeanTracer implements Tracer {
     const options = typeof a === 'object' ? a : undefined;
     const parent = typeof b === 'object' ? b : context.active();
     const span = this.startSpan(name, options, parent);
-    return context.with(trace.setSpan(parent, span), fn as (s: Span) => ReturnType<F>, undefined, span);
+    return context.with(
+      trace.setSpan(parent, span),
+      fn as (s: Span) => ReturnType<F>,
+      undefined,
+      span,
+    );
   }
 }
