@@ -4,6 +4,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -207,13 +208,20 @@ export function instrumentHttp(handler: HttpHandler, options?: InstrumentHttpOpt
       { kind: SpanKind.SERVER, attributes },
       parent,
     );
-    const correlationId = (trust && correlationFrom(headers)) || randomUUID();
+    // Without one from the caller, the trace id serves: unique, already drawn, and it lets a log
+    // search by correlation id find the trace too.
+    const correlationId = (trust && correlationFrom(headers)) || generatedId(span);
     if (echo) res.setHeader(CORRELATION_HEADERS[0], correlationId);
     const ctx = setCorrelationId(trace.setSpan(parent, span), correlationId);
     (res as Tracked)[STATE] = { span, ctx, start, method, path, correlationId, req, route };
-    res.once('close', finish);
+    res.on('close', finish); // emitted once; `on` spares the wrapper `once` builds per call
     context.with(ctx, handler, undefined, req, res);
   };
+}
+
+function generatedId(span: Span): string {
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? sc.traceId : randomUUID();
 }
 
 function runSinks(sinks: readonly RequestSink[], finished: FinishedRequest): void {
