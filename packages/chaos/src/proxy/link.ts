@@ -9,12 +9,12 @@ import { createStage, type LinkControl, type Sink, type Stage, type ToxicState }
 import type { Stream } from './types.js';
 
 /**
- * Bytes a link's toxics may hold before the source is paused. Like Toxiproxy's 1024-chunk
+ * Bytes a link's toxics may hold before the source is paused. Like Toxiproxy's 1024-chunk (up to 32 MB)
  * buffer, it is large so that a latency toxic does not throttle throughput, and bounded so that
  * a stalled link (bandwidth 0) cannot grow without limit.
  */
-const HELD_HIGH = 32 * 1024 * 1024;
-const HELD_LOW = HELD_HIGH / 2;
+const HELD_HIGH = 64 * 1024 * 1024;
+const HELD_LOW = (HELD_HIGH * 3) / 4;
 
 /** A byte counter shared by every link of one direction of a proxy. */
 export interface ByteCounter {
