@@ -1,6 +1,6 @@
 import type { ProxyStats } from './types.js';
 
-const escape = (v: string): string =>
+const escapeLabel = (v: string): string =>
   v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /**
@@ -24,7 +24,7 @@ export function renderProxyMetrics(stats: readonly ProxyStats[]): string {
     ],
   ];
   for (const s of stats) {
-    const p = `proxy="${escape(s.name)}"`;
+    const p = `proxy="${escapeLabel(s.name)}"`;
     families[0]![3].push(`nines_proxy_bytes_total{${p},direction="upstream"} ${s.bytesUpstream}`);
     families[0]![3].push(
       `nines_proxy_bytes_total{${p},direction="downstream"} ${s.bytesDownstream}`,
