@@ -2,6 +2,7 @@ import { type Command, EXIT, type Io, UsageError } from './command.js';
 import { availability } from './commands/availability.js';
 import { budget } from './commands/budget.js';
 import { k8s } from './commands/k8s.js';
+import { proxy } from './commands/proxy.js';
 import { slo } from './commands/slo.js';
 
 const root: Command = {
@@ -14,6 +15,7 @@ Commands:
   budget        ${budget.summary}
   availability  ${availability.summary}
   k8s           ${k8s.summary}
+  proxy         ${proxy.summary}
 
 Options:
   -h, --help   show help (also after any command: "nines k8s probes --help")
@@ -23,7 +25,7 @@ Exit codes (every command):
   1  the command ran and found a problem
   2  bad command line or configuration; nothing was done
 `,
-  commands: [slo, budget, availability, k8s],
+  commands: [slo, budget, availability, k8s, proxy],
 };
 
 /**
