@@ -88,6 +88,15 @@ describe('the admin API', () => {
     expect(populated.status).toBe(201);
     expect(populated.body.proxies[0].name).toBe('a');
     expect((await call('GET', '/version')).body).toEqual({ version: '0.1.0' });
+    // A populate that fails part-way (a taken listen address) lists what it created before.
+    const taken = registry.get('a').listen;
+    const partial = await call('POST', '/populate', [
+      { name: 'b', listen: '127.0.0.1:0', upstream: 'localhost:1' },
+      { name: 'c', listen: taken, upstream: 'localhost:1' },
+    ]);
+    expect(partial.status).toBe(500);
+    expect(partial.body.error).toMatch(/EADDRINUSE|in use/);
+    expect(partial.body.proxies.map((p: { name: string }) => p.name)).toEqual(['b']);
   });
 
   it('answers bad input with a 4xx and a JSON error, and keeps serving', async () => {

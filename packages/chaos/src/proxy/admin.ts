@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { booleanOption, describe, numberOption, optionsObject } from '../validate.js';
 import { renderProxyMetrics } from './metrics.js';
+import { PopulateError } from './registry.js';
 import { ProxyApiError, type ProxyRegistry } from './types.js';
 
 /** Options of {@link createProxyAdmin}. */
@@ -264,7 +265,12 @@ function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent || res.destroyed) return;
   const status = error instanceof ProxyApiError ? error.status : 500;
   const message = error instanceof Error ? error.message : String(error);
+  // A populate that failed part-way also lists what it created, as Toxiproxy answers.
+  const body =
+    error instanceof PopulateError
+      ? { error: message, status, proxies: error.proxies }
+      : { error: message, status };
   res
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
-    .end(`${JSON.stringify({ error: message, status })}\n`);
+    .end(`${JSON.stringify(body)}\n`);
 }
