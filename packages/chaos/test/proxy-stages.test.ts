@@ -31,6 +31,10 @@ function harness(seed: number) {
     reset: () => {
       events.reset++;
     },
+    added: () => {},
+    reply: () => {},
+    watchPeer: () => {},
+    unwatchPeer: () => {},
   };
   const terminal: Sink = {
     write: (data) => {

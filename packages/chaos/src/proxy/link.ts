@@ -5,7 +5,16 @@
 
 import type { Socket } from 'node:net';
 import type { Clock } from '@nines/resilience';
-import { createStage, type LinkControl, type Sink, type Stage, type ToxicState } from './toxics.js';
+import { createHttpStage } from './http-toxics.js';
+import {
+  createStage,
+  isHttpToxicType,
+  type LinkControl,
+  type PeerTap,
+  type Sink,
+  type Stage,
+  type ToxicState,
+} from './toxics.js';
 import type { Stream } from './types.js';
 
 /**
@@ -51,6 +60,8 @@ export class Link implements Sink, LinkControl {
   private heldBlocked = false;
   private ended = false;
   private closeWhenEnded = false;
+  /** Toxics of the other link that watch this link's traffic (HTTP exchanges); null when none. */
+  private taps: PeerTap[] | null = null;
   private readonly onData: (chunk: Buffer) => void;
   private readonly onEnd: () => void;
   private readonly onDrain: () => void;
@@ -72,6 +83,7 @@ export class Link implements Sink, LinkControl {
     // Bound once per link, never per chunk.
     this.onData = (chunk) => {
       this.counter.bytes += chunk.length;
+      if (this.taps !== null) for (const tap of this.taps) tap.peerData(chunk);
       if (this.head === this) {
         if (!this.dest.write(chunk)) this.block();
         return;
@@ -133,9 +145,41 @@ export class Link implements Sink, LinkControl {
     this.conn.reset();
   }
 
+  added(bytes: number): void {
+    this.held += bytes;
+  }
+
+  reply(data: Buffer): void {
+    this.peer().inject(data);
+  }
+
+  /** Writes bytes made up by the other link's toxics into this link's chain. */
+  private inject(data: Buffer): void {
+    if (this.ended) return;
+    this.held += data.length;
+    this.head.write(data, this.clock.now());
+  }
+
+  private peer(): Link {
+    return this.conn.link(this.stream === 'upstream' ? 'downstream' : 'upstream');
+  }
+
+  watchPeer(tap: PeerTap): void {
+    const peer = this.peer();
+    peer.taps = peer.taps === null ? [tap] : [...peer.taps, tap];
+  }
+
+  unwatchPeer(tap: PeerTap): void {
+    const peer = this.peer();
+    const taps = peer.taps?.filter((t) => t !== tap) ?? [];
+    peer.taps = taps.length === 0 ? null : taps;
+  }
+
   /** Appends a toxic to the end of this link's chain. */
   add(toxic: ToxicState): void {
-    const stage = createStage(this, toxic, this);
+    const stage = isHttpToxicType(toxic.type)
+      ? createHttpStage(this, toxic, this)
+      : createStage(this, toxic, this);
     const last = this.stages[this.stages.length - 1];
     if (last) last.next = stage;
     else this.head = stage;

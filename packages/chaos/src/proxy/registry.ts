@@ -7,7 +7,14 @@ import { type Clock, systemClock } from '@nines/resilience';
 import { clockOption, describe, optionsObject } from '../validate.js';
 import { joinHostPort, splitHostPort } from './address.js';
 import { FaultProxy } from './proxy.js';
-import { isToxicType, TOXIC_ATTRIBUTES, type ToxicState, unrefTimer } from './toxics.js';
+import {
+  attributeProblem,
+  defaultStream,
+  isToxicType,
+  TOXIC_ATTRIBUTES,
+  type ToxicState,
+  unrefTimer,
+} from './toxics.js';
 import {
   ProxyApiError,
   type ProxyInput,
@@ -104,6 +111,8 @@ function attributes(
       throw badBody(`attribute "${key}" must be a non-negative integer, got ${describe(v)}`);
     }
   }
+  const problem = attributeProblem(type, out);
+  if (problem !== undefined) throw badBody(problem);
   return out;
 }
 
@@ -281,7 +290,7 @@ class Registry implements ProxyRegistry {
   addToxic(name: string, input: ToxicInput): ToxicJSON {
     const proxy = this.find(name);
     const body = bodyObject(input);
-    const streamText = optionalString(body.stream, 'stream') ?? 'downstream';
+    const streamText = optionalString(body.stream, 'stream') ?? defaultStream(body.type);
     const stream = streamText.toLowerCase();
     if (stream !== 'upstream' && stream !== 'downstream') {
       throw new ProxyApiError(400, 'stream was invalid, can be either upstream or downstream');

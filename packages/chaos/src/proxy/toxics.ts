@@ -20,7 +20,41 @@ export const TOXIC_ATTRIBUTES: Readonly<Record<ToxicType, readonly string[]>> = 
   slicer: ['average_size', 'size_variation', 'delay'],
   limit_data: ['bytes'],
   noop: [],
+  http_delay: ['delay'],
+  http_status: ['status'],
 };
+
+/** The HTTP-aware types (nines only): they parse messages and act per request or response. */
+export function isHttpToxicType(type: ToxicType): type is 'http_delay' | 'http_status' {
+  return type === 'http_delay' || type === 'http_status';
+}
+
+/**
+ * Checks attribute values beyond "non-negative integer"; returns the problem, or undefined.
+ * `http_status`'s `status` must be 0 (meaning 503) or 100-599.
+ */
+export function attributeProblem(
+  type: ToxicType,
+  attrs: Readonly<Record<string, number>>,
+): string | undefined {
+  if (type === 'http_status') {
+    const status = attrs.status ?? 0;
+    if (status !== 0 && (status < 100 || status > 599)) {
+      return `attribute "status" must be an HTTP status between 100 and 599, got ${status}`;
+    }
+  }
+  return undefined;
+}
+
+/** Toxiproxy's default stream is downstream; the HTTP-aware types act on requests by default. */
+export function defaultStream(type: unknown): Stream {
+  return type === 'http_delay' || type === 'http_status' ? 'upstream' : 'downstream';
+}
+
+/** Receives the chunks the other link of the connection reads, before its toxics. */
+export interface PeerTap {
+  peerData(chunk: Buffer): void;
+}
 
 /** Whether `type` names a toxic this proxy implements. */
 export function isToxicType(type: unknown): type is ToxicType {
@@ -55,6 +89,13 @@ export interface LinkControl {
   closeAfterEnd(): void;
   /** Sends a TCP reset on both sockets. */
   reset(): void;
+  /** Bytes a stage made up itself (a fault response), counted like bytes read. */
+  added(bytes: number): void;
+  /** Sends bytes back to this link's source, through the other link's chain. */
+  reply(data: Buffer): void;
+  /** Starts / stops showing the other link's incoming chunks to `tap`. */
+  watchPeer(tap: PeerTap): void;
+  unwatchPeer(tap: PeerTap): void;
 }
 
 /** Schedules a clock timer that does not keep the process alive on its own. */
@@ -522,7 +563,7 @@ export class LimitDataStage extends Stage {
 }
 
 const STAGES: Readonly<
-  Record<ToxicType, new (link: LinkControl, toxic: ToxicState, next: Sink) => Stage>
+  Partial<Record<ToxicType, new (link: LinkControl, toxic: ToxicState, next: Sink) => Stage>>
 > = {
   latency: LatencyStage,
   bandwidth: BandwidthStage,
@@ -536,7 +577,9 @@ const STAGES: Readonly<
 
 /** Creates and starts the stage of `toxic` on one link. */
 export function createStage(link: LinkControl, toxic: ToxicState, next: Sink): Stage {
-  const stage = new STAGES[toxic.type](link, toxic, next);
+  const Ctor = STAGES[toxic.type];
+  if (Ctor === undefined) throw new Error(`no stage for toxic type ${toxic.type}`);
+  const stage = new Ctor(link, toxic, next);
   stage.apply();
   return stage;
 }

@@ -15,7 +15,9 @@ export type ToxicType =
   | 'reset_peer'
   | 'slicer'
   | 'limit_data'
-  | 'noop';
+  | 'noop'
+  | 'http_delay'
+  | 'http_status';
 
 /** A toxic as the API shows it. */
 export interface ToxicJSON {
