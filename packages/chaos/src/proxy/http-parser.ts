@@ -194,7 +194,9 @@ export class HttpBoundaryParser {
   /** Whether the start line read so far can still be HTTP (fails fast on other protocols). */
   private plausible(): boolean {
     const eol = this.head.indexOf('\r\n');
-    const line = eol < 0 ? this.head : this.head.slice(0, eol);
+    let line = eol < 0 ? this.head : this.head.slice(0, eol);
+    // A chunk may end between the CR and the LF of the start line.
+    if (eol < 0 && line.endsWith('\r')) line = line.slice(0, -1);
     if (line.length > MAX_LINE) return false;
     if (this.kind === 'request') {
       return eol < 0 ? REQUEST_PREFIX.test(line) : REQUEST_LINE.test(line);
