@@ -114,7 +114,8 @@ class Exponential implements ExponentialBackoff {
           d = this.#random() * temp;
           break;
         case 'equal':
-          d = temp / 2 + this.#random() * (temp / 2);
+          // The sum can round past temp for subnormal temps; equal jitter never exceeds temp.
+          d = Math.min(temp, temp / 2 + this.#random() * (temp / 2));
           break;
         default:
           d = temp;

@@ -87,6 +87,19 @@ describe('exponentialBackoff', () => {
     expect(exponentialBackoff({ factor: 1, jitter: 'none' }).delay(Infinity)).toBe(1_000);
   });
 
+  it('equal jitter stays within the exponential delay for subnormal bases', () => {
+    // Found by the property below: 7.4e-323 / 2 + 0.9375 * 7.4e-323 / 2 rounds up to 8e-323.
+    const max = 7.4e-323 + 5e-324;
+    const b = exponentialBackoff({
+      base: 7.4e-323,
+      factor: 1,
+      max,
+      jitter: 'equal',
+      random: () => 0.9375,
+    });
+    expect(b.delay(0, max)).toBeLessThanOrEqual(7.4e-323);
+  });
+
   it('property: every delay is in [0, max] for any options, attempt and random value', () => {
     fc.assert(
       fc.property(
