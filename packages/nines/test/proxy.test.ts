@@ -63,7 +63,7 @@ describe('nines proxy', () => {
       >;
       expect(Object.keys(proxies).sort()).toEqual(['echo', 'store']);
       expect(proxies.store?.enabled).toBe(false);
-      const [host, port] = (proxies.echo?.listen as string).split(':') as [string, string];
+      const [host, port] = String(proxies.echo?.listen).split(':') as [string, string];
       const socket = net.connect(Number(port), host);
       socket.write('hello');
       const [data] = (await once(socket, 'data')) as [Buffer];
