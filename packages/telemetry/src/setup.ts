@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   context,
   diag,
+  isSpanContextValid,
   ProxyTracerProvider,
   propagation,
   type Tracer,
@@ -27,10 +28,11 @@ import { createHttpClient, type HttpClient, type HttpClientOptions } from './htt
 import {
   type HttpHandler,
   type InstrumentHttpOptions,
-  instrumentHttp,
+  instrumentHttpWith,
   type RequestSink,
 } from './http/server.js';
 import { logAccess } from './logs/access.js';
+import { isPlainLogger, writeRequestLine } from './logs/fast-line.js';
 import { flushLogger } from './logs/flush.js';
 import { type CreateLoggerOptions, createLogger } from './logs/logger.js';
 import { registryMetricProducer } from './metrics/otlp.js';
@@ -295,10 +297,31 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   }
 
   const metricsHandler: HttpHandler = (req, res) => serveMetrics(registry, req, res);
+  // RED metrics, SLOs and the access line read everything from the finished request, so they run
+  // without switching to the request's context; a customised logger still logs through pino there.
   const redSink: RequestSink = (f) => red.record(f.route, f.method, f.status, f.durationSeconds);
-  const accessSink: RequestSink = (f) =>
+  const accessSink: RequestSink = (f) => {
+    const sc = f.spanContext;
+    writeRequestLine(
+      logger,
+      sc.traceId,
+      sc.spanId,
+      sc.traceFlags,
+      isSpanContextValid(sc),
+      f.correlationId,
+      f.method,
+      f.route,
+      f.status,
+      f.durationSeconds * 1000,
+      f.path,
+    );
+  };
+  // A customised logger logs through pino, inside the request's context (its mixin reads it).
+  const pinoAccessSink: RequestSink = (f) =>
     logAccess(logger, f.method, f.route, f.status, f.durationSeconds * 1000, { path: f.path });
-  const sinks: RequestSink[] = accessLog ? [redSink, accessSink] : [redSink];
+  const plain = isPlainLogger(logger);
+  const direct: RequestSink[] = accessLog && plain ? [redSink, accessSink] : [redSink];
+  const contextSinks: RequestSink[] = accessLog && !plain ? [pinoAccessSink] : [];
 
   let closed: Promise<void> | null = null;
   return {
@@ -315,11 +338,11 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
         instrumentOptions,
         ['routes', 'route', 'ignore', 'sinks', 'echoCorrelationId', 'trustCorrelationHeader'],
       );
-      const traced = instrumentHttp(handler, {
-        ...io,
-        tracer: serverTracer,
-        sinks: io.sinks === undefined ? sinks : [...sinks, ...io.sinks],
-      });
+      const traced = instrumentHttpWith(
+        handler,
+        { ...io, tracer: serverTracer, sinks: [...contextSinks, ...(io.sinks ?? [])] },
+        direct,
+      );
       if (metricsPath === false) return traced;
       return (req, res) => {
         if (req.url === metricsPath || req.url?.startsWith(`${metricsPath}?`)) {

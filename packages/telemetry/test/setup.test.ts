@@ -160,6 +160,69 @@ describe('setupTelemetry', () => {
     expect(text).toContain('"service.name"');
   });
 
+  it('writes one access line per request, with the same fields through pino for a customised logger', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'nines-access-'));
+    try {
+      const lines = async (logs: Record<string, unknown>, file: string) => {
+        const t = setupTelemetry({
+          serviceName: 'orders',
+          tracing: { exporter: 'none' },
+          logs: { destination: file, ...logs },
+        });
+        const url = await serve(
+          t.instrument((_req, res) => res.end(), { routes: ['/orders/:id'] }),
+        );
+        await fetch(`${url}/orders/7?x=1`, { headers: { 'x-correlation-id': 'c-1' } });
+        await t.shutdown();
+        return readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      };
+      const [plain] = await lines({}, join(dir, 'plain.log'));
+      // A mixin makes the logger customised: its lines go through pino inside the request context.
+      const [custom] = await lines({ mixin: () => ({ region: 'eu' }) }, join(dir, 'custom.log'));
+      expect(Object.keys(plain ?? {})).toEqual([
+        'level',
+        'time',
+        'pid',
+        'hostname',
+        'service',
+        'trace_id',
+        'span_id',
+        'trace_flags',
+        'correlation_id',
+        'method',
+        'route',
+        'status',
+        'duration_ms',
+        'path',
+        'msg',
+      ]);
+      expect(plain).toMatchObject({
+        level: 'info',
+        service: 'orders',
+        correlation_id: 'c-1',
+        method: 'GET',
+        route: '/orders/:id',
+        status: 200,
+        path: '/orders/7',
+        msg: 'request completed',
+      });
+      expect(plain?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      const { region, ...rest } = custom ?? {};
+      expect(region).toBe('eu');
+      expect(Object.keys(rest).sort()).toEqual(Object.keys(plain ?? {}).sort());
+      expect(rest.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      expect(rest.correlation_id).toBe('c-1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad options with errors naming them, before touching any global', () => {
     const bad: [unknown, RegExp][] = [
       [undefined, /"serviceName"/],

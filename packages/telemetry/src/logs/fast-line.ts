@@ -78,3 +78,55 @@ export function writePlainAccessLine(
   (logger as unknown as Record<symbol, { write(s: string): unknown }>)[streamSym]!.write(line);
   return true;
 }
+
+/** JSON of a string, cached: methods and route templates repeat on every request. */
+const quoted = new Map<string, string>();
+function quote(v: string): string {
+  let q = quoted.get(v);
+  if (q === undefined) {
+    q = JSON.stringify(v);
+    if (quoted.size < 4096) quoted.set(v, q);
+  }
+  return q;
+}
+
+/**
+ * The access line of one request for a logger of the default shape, from what the instrumentation
+ * measured (span context and correlation id included, so no context lookup): the same bytes as
+ * {@link writePlainAccessLine} inside the request's context. Returns false when the logger is not
+ * of the default shape (the caller then logs through pino within the request's context).
+ *
+ * @internal
+ */
+export function writeRequestLine(
+  logger: Logger,
+  traceId: string,
+  spanId: string,
+  traceFlags: number,
+  valid: boolean,
+  correlationId: string,
+  method: string,
+  route: string | undefined,
+  status: number,
+  durationMs: number,
+  path: string,
+): boolean {
+  if (!plainLoggers.has(logger)) return false;
+  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  if (logger.levelVal > LEVEL_VALUES[level]) return true;
+  let line =
+    LEVEL_PREFIX[level] + Date.now() + (logger as unknown as Record<symbol, string>)[chindingsSym];
+  if (valid) {
+    line += `,"trace_id":"${traceId}","span_id":"${spanId}","trace_flags":"${FLAGS_HEX[traceFlags & 0xff]}"`;
+  }
+  line += `,"correlation_id":${JSON.stringify(correlationId)},"method":${quote(method)}`;
+  if (route !== undefined) line += `,"route":${quote(route)}`;
+  line += `,"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"path":${JSON.stringify(path)},"msg":"request completed"}\n`;
+  (logger as unknown as Record<symbol, { write(s: string): unknown }>)[streamSym]!.write(line);
+  return true;
+}
+
+/** @internal True for loggers whose lines {@link writeRequestLine} can write. */
+export function isPlainLogger(logger: Logger): boolean {
+  return plainLoggers.has(logger);
+}
