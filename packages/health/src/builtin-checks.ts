@@ -4,9 +4,9 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
 import { type Clock, systemClock } from '@nines/resilience';
+import { clockOption, describe, numberOption, optionsObject } from '@nines/resilience/options';
 import { EventLoopMonitor } from './event-loop.js';
 import type { CheckOptions } from './options.js';
-import { clockOption, describe, numberOption, optionsObject } from './validate.js';
 
 /*
  * Each factory returns a complete `CheckOptions` entry, so it can be used as is or spread and

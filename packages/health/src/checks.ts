@@ -1,6 +1,12 @@
 import { type Clock, TimeoutError } from '@nines/resilience';
+import {
+  booleanOption,
+  describe,
+  enumOption,
+  numberOption,
+  optionsObject,
+} from '@nines/resilience/options';
 import { type CheckOptions, DEFAULTS } from './options.js';
-import { booleanOption, describe, enumOption, numberOption, optionsObject } from './validate.js';
 
 /**
  * The outcome of one check (or circuit breaker) as the readiness body shows it.

@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CircuitBreaker, type Clock, systemClock } from '@nines/resilience';
+import {
+  clockOption,
+  describe,
+  enumOption,
+  numberOption,
+  optionsObject,
+} from '@nines/resilience/options';
 import { type CheckConfig, type CheckResult, CheckRunner, parseChecks } from './checks.js';
 import { EventLoopMonitor } from './event-loop.js';
 import {
@@ -26,7 +33,6 @@ import {
 } from './probes.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
 import { HealthState } from './state.js';
-import { clockOption, describe, enumOption, numberOption, optionsObject } from './validate.js';
 
 /** A probe server started by {@link Health.listen}. */
 export interface ProbeServer {

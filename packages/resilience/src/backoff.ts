@@ -1,5 +1,4 @@
-import { functionOption, numberOption, optionsObject } from './options.js';
-import { describe } from './policy.js';
+import { describe, functionOption, numberOption, optionsObject } from './validate.js';
 
 /**
  * A delay schedule: one fresh {@link BackoffSequence} per retry execution (or per closed -> open

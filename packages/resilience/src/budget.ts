@@ -1,6 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
-import { clockOption, numberOption, optionsObject } from './options.js';
-import { describe } from './policy.js';
+import { clockOption, describe, numberOption, optionsObject } from './validate.js';
 
 /**
  * A retry budget shared by many callers (and by hedges): it lets extra attempts through only

@@ -2,16 +2,8 @@ import type { Context } from './context.js';
 import { BulkheadRejectedError, withoutStack } from './errors.js';
 import { type Disposer, Emitter, type Event } from './event.js';
 import { enterAll, exitAll, type Frame, innerContext, segmentOf } from './interceptor.js';
-import { numberOption, optionsObject } from './options.js';
-import {
-  describe,
-  type Link,
-  type Operation,
-  type Policy,
-  PolicyBase,
-  RUN,
-  runNext,
-} from './policy.js';
+import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
+import { describe, numberOption, optionsObject } from './validate.js';
 
 /** Options of {@link bulkhead}. */
 export interface BulkheadOptions {

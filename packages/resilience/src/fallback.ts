@@ -1,8 +1,8 @@
 import type { Context, ExecutionContext } from './context.js';
 import { Emitter, type Event } from './event.js';
 import { enterAll, exitAll, type Frame, innerContext, segmentOf } from './interceptor.js';
-import { functionOption, optionsObject } from './options.js';
 import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
+import { functionOption, optionsObject } from './validate.js';
 
 /**
  * Why the fallback was used: the error the call failed with, or the result that the

@@ -4,16 +4,8 @@ import { Context, type OwnerContext } from './context.js';
 import { DeadlineQueue } from './deadlines.js';
 import { isRejection, withoutStack } from './errors.js';
 import { Emitter, type Event } from './event.js';
-import { clockOption, functionOption, numberOption, optionsObject } from './options.js';
-import {
-  describe,
-  type Link,
-  type Operation,
-  type Policy,
-  PolicyBase,
-  RUN,
-  runNext,
-} from './policy.js';
+import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
+import { clockOption, describe, functionOption, numberOption, optionsObject } from './validate.js';
 
 /** Options of {@link hedge}. */
 export interface HedgeOptions {

@@ -1,4 +1,5 @@
 import { Context, type ExecutionContext } from './context.js';
+import { describe } from './validate.js';
 
 /** The function a policy protects. It may return a value or a promise. */
 export type Operation<T> = (context: ExecutionContext) => T | PromiseLike<T>;
@@ -60,13 +61,4 @@ export abstract class PolicyBase<Alt = never> implements Policy<Alt> {
   }
 
   abstract [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt>;
-}
-
-/** @internal Names a value's type for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
 }

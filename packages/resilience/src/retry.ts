@@ -21,9 +21,9 @@ import {
   innerContext,
   segmentOf,
 } from './interceptor.js';
-import { clockOption, functionOption, numberOption, optionsObject } from './options.js';
 import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
+import { clockOption, functionOption, numberOption, optionsObject } from './validate.js';
 
 /** Options of {@link retry}. */
 export interface RetryOptions {

@@ -4,8 +4,8 @@ import { DeadlineQueue } from './deadlines.js';
 import { TimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
 import { InterceptorPolicy } from './interceptor.js';
-import { clockOption, numberOption, optionsObject } from './options.js';
 import { type Link, type Operation, type Policy, PolicyBase, RUN, runNext } from './policy.js';
+import { clockOption, numberOption, optionsObject } from './validate.js';
 
 /**
  * - `cooperative` (default): at the deadline the operation's signal is aborted with a

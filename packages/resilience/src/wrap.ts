@@ -1,14 +1,7 @@
 import type { Context } from './context.js';
 import { InterceptorPolicy, Segment } from './interceptor.js';
-import {
-  type AltOf,
-  describe,
-  type Link,
-  type Operation,
-  type Policy,
-  PolicyBase,
-  RUN,
-} from './policy.js';
+import { type AltOf, type Link, type Operation, type Policy, PolicyBase, RUN } from './policy.js';
+import { describe } from './validate.js';
 
 /** A composition of policies made by {@link wrap}. */
 export interface WrappedPolicy<Alt> extends Policy<Alt> {

@@ -6,10 +6,10 @@ import type {
   RetryEvent,
   RetryPolicy,
 } from '@nines/resilience';
+import { describe, optionsObject } from '@nines/resilience/options';
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { MetricsRegistry } from './metrics/registry.js';
-import { describe, optionsObject } from './validate.js';
 
 /** Options of {@link bridgeCircuitBreaker} and {@link bridgeRetry}. */
 export interface BridgeOptions {

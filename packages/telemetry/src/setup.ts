@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  booleanOption,
+  describe,
+  enumOption,
+  numberOption,
+  optionsObject,
+} from '@nines/resilience/options';
+import {
   context,
   diag,
   isSpanContextValid,
@@ -45,7 +52,6 @@ import {
   type SpanExportStats,
 } from './tracing/batch-processor.js';
 import { LeanTracer } from './tracing/lean-tracer.js';
-import { booleanOption, describe, enumOption, numberOption, optionsObject } from './validate.js';
 import { w3cPropagator } from './w3c/propagator.js';
 
 /** Tracing options of {@link setupTelemetry}. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { booleanOption, describe, numberOption, optionsObject } from '../validate.js';
+import { booleanOption, describe, numberOption, optionsObject } from '@nines/resilience/options';
 import { renderProxyMetrics } from './metrics.js';
 import { PopulateError } from './registry.js';
 import { ProxyApiError, type ProxyRegistry } from './types.js';

@@ -4,7 +4,7 @@
  */
 
 import { type Clock, systemClock } from '@nines/resilience';
-import { clockOption, describe, optionsObject } from '../validate.js';
+import { clockOption, describe, optionsObject } from '@nines/resilience/options';
 import { joinHostPort, splitHostPort } from './address.js';
 import { FaultProxy } from './proxy.js';
 import {

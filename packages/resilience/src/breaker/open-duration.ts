@@ -1,5 +1,5 @@
 import type { Backoff, BackoffSequence } from '../backoff.js';
-import { describe } from '../policy.js';
+import { describe } from '../validate.js';
 import { DEFAULT_OPEN_MS, type OpenDuration, OWNER } from './options.js';
 
 /** A restored breaker replays at most this many steps of a backoff per open, so a corrupt reopen count cannot stall a call. */

@@ -1,7 +1,6 @@
 import type { Backoff } from '../backoff.js';
 import { type Clock, systemClock } from '../clock.js';
-import { clockOption, functionOption, numberOption, optionsObject } from '../options.js';
-import { describe } from '../policy.js';
+import { clockOption, describe, functionOption, numberOption, optionsObject } from '../validate.js';
 import type { CircuitBreakerSnapshot } from './snapshot.js';
 
 /** Default time window: 60 s (the lesson's "5 failures within 60 s"). */

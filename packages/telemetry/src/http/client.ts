@@ -1,4 +1,5 @@
 import type { Policy } from '@nines/resilience';
+import { booleanOption, describe, optionsObject } from '@nines/resilience/options';
 import {
   type Attributes,
   context,
@@ -10,7 +11,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { CORRELATION_HEADERS, getCorrelationId } from '../correlation.js';
-import { booleanOption, describe, optionsObject } from '../validate.js';
 import { normalizeMethod } from './methods.js';
 
 /** Receives one measurement per attempt of an outgoing request (client RED metrics). */

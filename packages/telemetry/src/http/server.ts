@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { booleanOption, describe, optionsObject } from '@nines/resilience/options';
 import {
   type Attributes,
   type Context,
@@ -15,7 +16,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { CORRELATION_HEADERS, setCorrelationId } from '../correlation.js';
-import { booleanOption, describe, optionsObject } from '../validate.js';
 import { normalizeMethod } from './methods.js';
 import { compileRoutes, type RouteMatcher, routeOf } from './routes.js';
 

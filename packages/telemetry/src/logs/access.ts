@@ -1,5 +1,5 @@
+import { describe } from '@nines/resilience/options';
 import type { Logger } from 'pino';
-import { describe } from '../validate.js';
 import { writePlainAccessLine } from './fast-line.js';
 import { assertLogger } from './stream.js';
 

@@ -1,5 +1,5 @@
+import { describe, numberOption, optionsObject } from '@nines/resilience/options';
 import { type Logger, pino } from 'pino';
-import { describe, numberOption, optionsObject } from '../validate.js';
 import { assertLogger, streamOf } from './stream.js';
 
 /** The two process events {@link handleFatalErrors} listens to. */

@@ -1,5 +1,5 @@
+import { describe, optionsObject } from '@nines/resilience/options';
 import type { Logger } from 'pino';
-import { describe, optionsObject } from '../validate.js';
 import { assertLogger, isSonicBoom, type SonicBoomLike, streamOf } from './stream.js';
 
 /** Options of {@link flushLogger}. */

@@ -1,7 +1,13 @@
 import { fstatSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
+import {
+  booleanOption,
+  describe,
+  enumOption,
+  numberOption,
+  optionsObject,
+} from '@nines/resilience/options';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import { booleanOption, describe, enumOption, numberOption, optionsObject } from '../validate.js';
 import { correlationMixin, mergeCorrelation, withUserMixin } from './correlation.js';
 import { markPlain } from './fast-line.js';
 import { type RedactOptions, redaction } from './redact.js';

@@ -1,5 +1,5 @@
+import { booleanOption, describe, optionsObject } from '@nines/resilience/options';
 import { pino } from 'pino';
-import { booleanOption, describe, optionsObject } from '../validate.js';
 
 /** Headers that carry credentials. */
 const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;

@@ -1,6 +1,6 @@
+import { describe } from '@nines/resilience/options';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { describe } from '../validate.js';
 
 /**
  * What this module relies on in a SonicBoom stream (the type of `pino.destination()`). sonic-boom

@@ -4,7 +4,13 @@
  * user of the service feels, never a cause such as CPU or a dependency's health.
  */
 import { type Clock, type Disposer, type Event, systemClock } from '@nines/resilience';
-import { booleanOption, clockOption, describe, numberOption, optionsObject } from '../validate.js';
+import {
+  booleanOption,
+  clockOption,
+  describe,
+  numberOption,
+  optionsObject,
+} from '@nines/resilience/options';
 import type { RedMetrics } from './red.js';
 import { type Attachment, RedRecorder, type RedView } from './red.js';
 import { SliceWindow } from './window.js';

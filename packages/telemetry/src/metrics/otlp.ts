@@ -3,6 +3,8 @@
  * `PeriodicExportingMetricReader` merges with the SDK's own instruments, so the same series serve
  * `/metrics` and an OTLP collector.
  */
+
+import { describe, optionsObject } from '@nines/resilience/options';
 import { type Attributes, ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
@@ -13,7 +15,6 @@ import {
   type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import { describe, optionsObject } from '../validate.js';
 import type { MetricsRegistry, MetricData as RegistryMetricData } from './registry.js';
 
 /** Options of {@link registryMetricProducer}. */

@@ -3,6 +3,8 @@
  * histogram the @nines/slo rules query, as in-process sliding-window views, and as events for the
  * service's SLO trackers, all from one `record()` call per request.
  */
+
+import { describe, numberOption, optionsObject } from '@nines/resilience/options';
 import {
   coarseClock,
   DEFAULT_DURATION_BUCKETS,
@@ -10,7 +12,6 @@ import {
   type SloEvent,
   type SloTracker,
 } from '@nines/slo';
-import { describe, numberOption, optionsObject } from '../validate.js';
 import {
   checkBuckets,
   createMetricsRegistry,

@@ -5,7 +5,7 @@
  * no string building and no allocation: children are looked up once and kept by the caller, and
  * every line of the exposition except the values is built when the series is created.
  */
-import { describe, optionsObject } from '../validate.js';
+import { describe, optionsObject } from '@nines/resilience/options';
 
 /** The Prometheus text exposition format this registry renders. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
-import { describe, numberOption, optionsObject } from '../validate.js';
+import { describe, numberOption, optionsObject } from '@nines/resilience/options';
 import { OtlpFormatError, spanRecordsFromOtlpJson } from './otlp-json.js';
 import type { SpanRecord } from './span-record.js';
 

@@ -1,4 +1,4 @@
-import { booleanOption, describe, numberOption, optionsObject } from '../validate.js';
+import { booleanOption, describe, numberOption, optionsObject } from '@nines/resilience/options';
 import type { SpanRecord } from './span-record.js';
 
 /** Options of {@link renderWaterfall}. */

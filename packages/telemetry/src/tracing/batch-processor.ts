@@ -1,8 +1,8 @@
 import { type Clock, systemClock } from '@nines/resilience';
+import { clockOption, numberOption, optionsObject } from '@nines/resilience/options';
 import { context, TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { clockOption, numberOption, optionsObject } from '../validate.js';
 
 /** Options of {@link batchSpanProcessor}; the defaults are the OpenTelemetry SDK's but the delay. */
 export interface BatchSpanProcessorOptions {

@@ -4,6 +4,7 @@
  * tracestate discard, and the random-trace-id flag carried through a service (the SDK drops it).
  */
 
+import { booleanOption, optionsObject } from '@nines/resilience/options';
 import {
   type Context,
   createContextKey,
@@ -16,7 +17,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { booleanOption, optionsObject } from '../validate.js';
 import {
   isValidSpanId,
   isValidTraceId,

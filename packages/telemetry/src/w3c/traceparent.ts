@@ -5,7 +5,7 @@
  * input) and allocates only the result: it runs for every incoming request.
  */
 
-import { describe } from '../validate.js';
+import { describe } from '@nines/resilience/options';
 
 /** A parsed `traceparent` header. IDs are lowercase hex; `flags` is the whole flags byte as sent. */
 export interface Traceparent {

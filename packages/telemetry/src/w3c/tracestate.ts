@@ -13,8 +13,8 @@
  * `1foo` or `a@b@c` are accepted too.
  */
 
+import { describe } from '@nines/resilience/options';
 import type { TraceState } from '@opentelemetry/api';
-import { describe } from '../validate.js';
 
 /** The most list members a tracestate may carry. */
 export const TRACESTATE_MAX_MEMBERS = 32;

@@ -1,9 +1,7 @@
 /**
- * Construction-time option checks for @nines/health. Every invalid option throws a TypeError that
- * names the entry point and the option, so a typo fails at start-up instead of during an incident.
- * (The same rules as @nines/resilience, which keeps its helpers internal.)
- *
- * @internal
+ * Construction-time option checks shared by the nines packages (`@nines/resilience/options`). Every
+ * invalid option throws a TypeError that names the entry point and the option, so a typo fails at
+ * start-up instead of during an incident.
  */
 
 /** Names a value's type for error messages. */
@@ -73,6 +71,15 @@ export function enumOption<T extends string>(
     );
   }
   return value as T;
+}
+
+/** Validates an optional function option. */
+export function functionOption<F>(owner: string, name: string, value: unknown, fallback: F): F {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') {
+    throw new TypeError(`${owner}: option "${name}" must be a function, got ${describe(value)}`);
+  }
+  return value as F;
 }
 
 /** Validates an optional boolean option. */
