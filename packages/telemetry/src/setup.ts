@@ -9,7 +9,6 @@ import {
 import {
   context,
   diag,
-  isSpanContextValid,
   ProxyTracerProvider,
   propagation,
   type Tracer,
@@ -307,13 +306,9 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   // without switching to the request's context; a customised logger still logs through pino there.
   const redSink: RequestSink = (f) => red.record(f.route, f.method, f.status, f.durationSeconds);
   const accessSink: RequestSink = (f) => {
-    const sc = f.spanContext;
     writeRequestLine(
       logger,
-      sc.traceId,
-      sc.spanId,
-      sc.traceFlags,
-      isSpanContextValid(sc),
+      f.spanContext,
       f.correlationId,
       f.method,
       f.route,

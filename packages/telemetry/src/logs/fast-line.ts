@@ -1,4 +1,4 @@
-import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import { type Logger, pino } from 'pino';
 import { getCorrelationId } from '../correlation.js';
 import { SECRET_FIELDS } from './redact.js';
@@ -59,23 +59,18 @@ export function writePlainAccessLine(
       else return false;
     }
   }
-  if (logger.levelVal > LEVEL_VALUES[level]) return true; // disabled: nothing to write
-  let line =
-    LEVEL_PREFIX[level] + Date.now() + (logger as unknown as Record<symbol, string>)[chindingsSym];
   const ctx = context.active();
-  const span = trace.getSpan(ctx);
-  if (span !== undefined) {
-    const sc = span.spanContext();
-    if (isSpanContextValid(sc)) {
-      line += `,"trace_id":"${sc.traceId}","span_id":"${sc.spanId}","trace_flags":"${FLAGS_HEX[sc.traceFlags & 0xff]}"`;
-    }
-  }
-  const correlationId = getCorrelationId(ctx);
-  if (correlationId !== undefined) line += `,"correlation_id":${JSON.stringify(correlationId)}`;
-  line += `,"method":${JSON.stringify(method)}`;
-  if (route !== undefined) line += `,"route":${JSON.stringify(route)}`;
-  line += `,"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000}${tail},"msg":"request completed"}\n`;
-  (logger as unknown as Record<symbol, { write(s: string): unknown }>)[streamSym]!.write(line);
+  writeLine(
+    logger,
+    level,
+    trace.getSpan(ctx)?.spanContext(),
+    getCorrelationId(ctx),
+    method,
+    route,
+    status,
+    durationMs,
+    tail,
+  );
   return true;
 }
 
@@ -100,10 +95,7 @@ function quote(v: string): string {
  */
 export function writeRequestLine(
   logger: Logger,
-  traceId: string,
-  spanId: string,
-  traceFlags: number,
-  valid: boolean,
+  spanContext: SpanContext,
   correlationId: string,
   method: string,
   route: string | undefined,
@@ -113,17 +105,43 @@ export function writeRequestLine(
 ): boolean {
   if (!plainLoggers.has(logger)) return false;
   const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-  if (logger.levelVal > LEVEL_VALUES[level]) return true;
+  writeLine(
+    logger,
+    level,
+    spanContext,
+    correlationId,
+    method,
+    route,
+    status,
+    durationMs,
+    `,"path":${JSON.stringify(path)}`,
+  );
+  return true;
+}
+
+/** The one place the access line's bytes are put together (pino's shape for a default logger). */
+function writeLine(
+  logger: Logger,
+  level: 'info' | 'warn' | 'error',
+  sc: SpanContext | undefined,
+  correlationId: string | undefined,
+  method: string,
+  route: string | undefined,
+  status: number,
+  durationMs: number,
+  tail: string,
+): void {
+  if (logger.levelVal > LEVEL_VALUES[level]) return; // disabled: nothing to write
   let line =
     LEVEL_PREFIX[level] + Date.now() + (logger as unknown as Record<symbol, string>)[chindingsSym];
-  if (valid) {
-    line += `,"trace_id":"${traceId}","span_id":"${spanId}","trace_flags":"${FLAGS_HEX[traceFlags & 0xff]}"`;
+  if (sc !== undefined && isSpanContextValid(sc)) {
+    line += `,"trace_id":"${sc.traceId}","span_id":"${sc.spanId}","trace_flags":"${FLAGS_HEX[sc.traceFlags & 0xff]}"`;
   }
-  line += `,"correlation_id":${JSON.stringify(correlationId)},"method":${quote(method)}`;
+  if (correlationId !== undefined) line += `,"correlation_id":${JSON.stringify(correlationId)}`;
+  line += `,"method":${quote(method)}`;
   if (route !== undefined) line += `,"route":${quote(route)}`;
-  line += `,"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"path":${JSON.stringify(path)},"msg":"request completed"}\n`;
+  line += `,"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000}${tail},"msg":"request completed"}\n`;
   (logger as unknown as Record<symbol, { write(s: string): unknown }>)[streamSym]!.write(line);
-  return true;
 }
 
 /** @internal True for loggers whose lines {@link writeRequestLine} can write. */
