@@ -161,6 +161,11 @@ export class Value {
     return isMap(this.node);
   }
 
+  /** Whether the node is a list (for fields that accept one item or a list). */
+  get isList(): boolean {
+    return isSeq(this.node);
+  }
+
   /** The keys of a map (for maps whose schema belongs to someone else, read with `fields(keys())`). */
   keys(): string[] {
     if (!isMap(this.node)) throw this.error(`must be a map, got ${describe(this.node)}`);
