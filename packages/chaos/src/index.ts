@@ -2,6 +2,42 @@
  * @nines/chaos: a Toxiproxy-compatible TCP fault proxy, driven from code or through the
  * Toxiproxy 2.x HTTP API. (In-process faults and experiments whose steady state is an SLO follow.)
  */
+
+export {
+  type ActivityRecord,
+  type CheckRun,
+  exitCodeOf,
+  type Journal,
+  type ProbeResult,
+  type RunStatus,
+  type StageRecord,
+} from './experiment/journal.js';
+export {
+  type LoadExperimentOptions,
+  loadExperiment,
+  loadExperimentFile,
+} from './experiment/load.js';
+export type {
+  Action,
+  Experiment,
+  FaultsEndpoint,
+  FaultsVia,
+  Hypothesis,
+  InstanceGroup,
+  Measure,
+  Origin,
+  Probe,
+  Step,
+  Threshold,
+  Via,
+} from './experiment/model.js';
+export { describeAction, renderPlan, renderReport } from './experiment/report.js';
+export {
+  type RunEvent,
+  type RunOptions,
+  type RunPhase,
+  runExperiment,
+} from './experiment/runner.js';
 export { createProxyAdmin, type ProxyAdmin, type ProxyAdminOptions } from './proxy/admin.js';
 export { renderProxyMetrics } from './proxy/metrics.js';
 export {

@@ -13,6 +13,8 @@ export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly cwd: string;
+  /** Whether `out` is a terminal (live progress displays redraw in place only then). */
+  readonly tty?: boolean;
 }
 
 /** A leaf command (`nines k8s probes`) or a group of commands (`nines k8s`). */

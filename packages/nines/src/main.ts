@@ -1,6 +1,7 @@
 import { type Command, EXIT, type Io, UsageError } from './command.js';
 import { availability } from './commands/availability.js';
 import { budget } from './commands/budget.js';
+import { chaos } from './commands/chaos.js';
 import { k8s } from './commands/k8s.js';
 import { proxy } from './commands/proxy.js';
 import { slo } from './commands/slo.js';
@@ -14,6 +15,7 @@ Commands:
   slo           ${slo.summary}
   budget        ${budget.summary}
   availability  ${availability.summary}
+  chaos         ${chaos.summary}
   k8s           ${k8s.summary}
   proxy         ${proxy.summary}
 
@@ -25,7 +27,7 @@ Exit codes (every command):
   1  the command ran and found a problem
   2  bad command line or configuration; nothing was done
 `,
-  commands: [slo, budget, availability, k8s, proxy],
+  commands: [slo, budget, availability, chaos, k8s, proxy],
 };
 
 /**

@@ -94,6 +94,15 @@ export interface Journal {
   readonly abort_checks: number;
   readonly run: readonly ActivityRecord[];
   readonly rollbacks: readonly ActivityRecord[];
+  /** Scrapes of each metrics URL: how many worked, how many failed and the last failure. */
+  readonly scrapes: Readonly<Record<string, ScrapeHealth>>;
+}
+
+/** How the scrapes of one metrics URL went. */
+export interface ScrapeHealth {
+  readonly ok: number;
+  readonly failed: number;
+  readonly lastError?: string;
 }
 
 /**

@@ -49,7 +49,8 @@ export async function evaluateProbe(
   const deadline = started + probe.withinMs;
   for (;;) {
     const result = await measureOnce(probe, ctx, options.signal);
-    const passed = options.trips ? !result.pass : result.pass;
+    // No requests in the window: nothing to judge, so neither a miss nor a trip.
+    const passed = result.noData ? true : options.trips ? !result.pass : result.pass;
     const done = passed || ctx.now() >= deadline || options.signal?.aborted;
     if (done) {
       return {

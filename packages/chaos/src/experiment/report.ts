@@ -188,6 +188,15 @@ export function renderReport(journal: Journal): string {
       `Abort conditions: checked ${journal.abort_checks} times${journal.aborted_by ? `; tripped: ${journal.aborted_by.name}: ${journal.aborted_by.detail}` : ', never tripped'}`,
     );
   }
+  const down = Object.entries(journal.scrapes).filter(([, h]) => h.failed > 0);
+  if (down.length) {
+    lines.push('', 'Metrics scrapes that failed:');
+    for (const [url, h] of down) {
+      lines.push(
+        `  ${url}: ${h.failed} of ${h.ok + h.failed} failed${h.lastError ? ` (last: ${h.lastError})` : ''}`,
+      );
+    }
+  }
   lines.push('', 'Method:');
   if (journal.run.length === 0) lines.push('  (nothing ran)');
   for (const a of journal.run) lines.push(activityLine(a));

@@ -57,6 +57,13 @@ export type RunEvent =
       readonly why: 'interrupt' | 'abort' | 'deviation' | 'failure';
       readonly reason: string;
     }
+  | {
+      readonly type: 'scrape';
+      readonly url: string;
+      readonly up: boolean;
+      readonly error?: string;
+      readonly elapsedMs: number;
+    }
   | { readonly type: 'end'; readonly journal: Journal };
 
 /** Options of {@link runExperiment}. */
@@ -241,8 +248,36 @@ export async function runExperiment(
   const tickCtl = new AbortController();
   let nextAbort = 0;
   let nextDuring = 0;
+  const scrapes: Record<string, { ok: number; failed: number; lastError?: string }> = {};
+  const scrape = async () => {
+    for (const r of await recorder.scrape()) {
+      const h = (scrapes[r.url] ??= { ok: 0, failed: 0 });
+      const wasUp = h.lastError === undefined && h.ok + h.failed > 0;
+      const first = h.ok + h.failed === 0;
+      if (r.ok) {
+        h.ok++;
+        if (h.lastError !== undefined || first) {
+          if (!first) emit({ type: 'scrape', url: r.url, up: true, elapsedMs: elapsed() });
+          delete h.lastError;
+        }
+      } else {
+        h.failed++;
+        // Announce a URL going down once, not at every failed scrape.
+        if (wasUp || first) {
+          emit({
+            type: 'scrape',
+            url: r.url,
+            up: false,
+            error: r.error ?? 'failed',
+            elapsedMs: elapsed(),
+          });
+        }
+        h.lastError = r.error ?? 'failed';
+      }
+    }
+  };
   const tick = async () => {
-    if (usesMetrics) await recorder.scrape();
+    if (usesMetrics) await scrape();
     if (!inMethod || methodCtl.signal.aborted) return;
     const now = clock.now();
     if (conditions.length && now >= nextAbort) {
@@ -418,7 +453,7 @@ export async function runExperiment(
       phase('warmup');
       await sleep(exp.warmupMs, methodCtl.signal).catch(() => {});
     }
-    if (usesMetrics && !methodCtl.signal.aborted) await recorder.scrape().catch(() => {});
+    if (usesMetrics && !methodCtl.signal.aborted) await scrape().catch(() => {});
 
     if (hypothesis && !methodCtl.signal.aborted) {
       phase('before');
@@ -553,6 +588,7 @@ export async function runExperiment(
     abort_checks: abortChecks,
     run,
     rollbacks,
+    scrapes,
   };
   phase('done');
   emit({ type: 'end', journal });
