@@ -194,9 +194,10 @@ function parseSample(s: Scanner, out: Sample[]): void {
         Object.defineProperty(labels, label, { value, enumerable: true, writable: true });
       } else labels[label] = value;
       s.blanks();
+      if (s.pos >= s.end) s.fail(`unterminated label set of "${name}"`);
       const c = s.text.charCodeAt(s.pos);
-      if (c === 44 && s.pos < s.end) s.pos++;
-      else if (c !== 125 || s.pos >= s.end) s.fail(`expected "," or "}" after label "${label}"`);
+      if (c === 44) s.pos++;
+      else if (c !== 125) s.fail(`expected "," or "}" after label "${label}"`);
     }
     s.blanks();
   } else if (s.pos === afterName && s.pos < s.end) {
