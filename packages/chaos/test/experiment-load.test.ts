@@ -25,6 +25,8 @@ async function failure(text: string, extra?: Record<string, string | undefined>)
 }
 
 const minimal = 'title: t\nmethod: []\n';
+/** `${env:NAME}` as an experiment writes it (built, so it is not mistaken for a template). */
+const ref = (name: string) => ['$', '{env:', name, '}'].join('');
 
 describe('loadExperimentFile', () => {
   it('loads every part of a full experiment', async () => {
@@ -208,7 +210,7 @@ describe('experiment validation names file, line and field', () => {
     ],
     [
       'missing env var',
-      'title: t\nfaults: { orders: { url: "http://h:1", token: "${env:NO_SUCH_TOKEN}" } }\nmethod: []\n',
+      `title: t\nfaults: { orders: { url: "http://h:1", token: "${ref('NO_SUCH_TOKEN')}" } }\nmethod: []\n`,
       'exp.yaml:2:47: faults.orders.token: environment variable NO_SUCH_TOKEN is not set',
     ],
     [
@@ -279,13 +281,13 @@ describe('experiment validation names file, line and field', () => {
     });
   }
 
-  it('substitutes ${env:NAME} with a default, and says how to give one', async () => {
-    const exp = await load('title: "${env:TITLE:-fallback}"\nmethod: []\n', {});
+  it('substitutes env references, with a default, and says how to give one', async () => {
+    const exp = await load(`title: "${ref('TITLE:-fallback')}"\nmethod: []\n`, {});
     expect(exp.title).toBe('fallback');
-    const named = await load('title: "run ${env:TITLE}"\nmethod: []\n', { TITLE: 'one' });
+    const named = await load(`title: "run ${ref('TITLE')}"\nmethod: []\n`, { TITLE: 'one' });
     expect(named.title).toBe('run one');
-    expect(await failure('title: "${env:TITLE}"\nmethod: []\n', {})).toContain(
-      'write ${env:TITLE:-default} for a default',
+    expect(await failure(`title: "${ref('TITLE')}"\nmethod: []\n`, {})).toContain(
+      `write ${ref('TITLE:-default')} for a default`,
     );
   });
 
