@@ -147,7 +147,11 @@ export async function findInstances(
   if (s.pidFiles === undefined && s.pidDir === undefined && s.pids === undefined) {
     throw new TypeError(`${owner}: the selector needs "pidFiles", "pidDir" or "pids"`);
   }
-  const candidates: Array<{ source: string; pid?: number; text?: Promise<string> }> = [];
+  const candidates: Array<{
+    source: string;
+    pid?: number;
+    read?: Promise<{ text: string } | { error: unknown }>;
+  }> = [];
   const skipped: SkippedInstance[] = [];
   if (s.pidFiles !== undefined) {
     if (!Array.isArray(s.pidFiles)) {
@@ -183,17 +187,22 @@ export async function findInstances(
   }
 
   for (const c of candidates) {
-    if (c.pid === undefined) c.text = readPidFile(c.source);
+    // Read every file at once; settled into values so none is left rejected while others are probed.
+    if (c.pid === undefined) {
+      c.read = readPidFile(c.source).then(
+        (text) => ({ text }),
+        (error: unknown) => ({ error }),
+      );
+    }
   }
   const instances: Instance[] = [];
   const seen = new Map<number, string>();
   for (const c of candidates) {
     let pid = c.pid;
-    if (c.text !== undefined) {
-      let text: string;
-      try {
-        text = (await c.text).trim();
-      } catch (error) {
+    if (c.read !== undefined) {
+      const read = await c.read;
+      if ('error' in read) {
+        const { error } = read;
         const code = errorCode(error);
         skipped.push({
           source: c.source,
@@ -204,6 +213,7 @@ export async function findInstances(
         });
         continue;
       }
+      const text = read.text.trim();
       const n = Number(text);
       if (!PID_TEXT.test(text) || n < 1 || n > MAX_PID) {
         skipped.push({
