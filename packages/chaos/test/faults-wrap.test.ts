@@ -305,7 +305,7 @@ describe('faults.clock (skew)', () => {
     expect(skewed.now()).toBe(1_010_000 + 5_000);
     faults.clear();
     expect(skewed.now()).toBe(1_010_000);
-    expect(f.offsetMs).toBe(-60_000);
+    expect(f).toMatchObject({ kind: 'skew', offsetMs: -60_000 });
   });
 
   it('uses a given base clock and never delays or fails calls', async () => {
