@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,7 @@ describe('findInstances', () => {
     };
     for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
     await mkdir(join(dir, '10-dir.pid'));
+    execFileSync('mkfifo', [join(dir, '11-fifo.pid')]);
     const found = await findInstances({
       pidDir: dir,
       pidFiles: [join(dir, 'missing.pid')],
@@ -109,6 +110,7 @@ describe('findInstances', () => {
       '6-dead.pid': `pid ${dead} is not running`,
       '7-huge.pid': 'cannot read the pid file (longer than 64 bytes)',
       '8-zero.pid': 'not a pid: "0"',
+      '11-fifo.pid': 'cannot read the pid file (not a regular file)',
       '9-two.pid': `not a pid: ${JSON.stringify(`${live.pid} ${live.pid}`.slice(0, 20))}`,
     });
   });

@@ -3,6 +3,7 @@
  * share of them at random, and signal them, waiting until each one is really gone.
  */
 
+import { constants as fsConstants } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +87,10 @@ function checkPid(owner: string, name: string, value: unknown): number {
 
 /** Reads a few bytes of a pid file; never the whole of a huge or endless one. */
 async function readPidFile(file: string): Promise<string> {
-  const handle = await open(file, 'r');
+  // O_NONBLOCK: a FIFO planted as a pid file must not hang the open.
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
     const buffer = Buffer.alloc(MAX_PID_FILE_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead > MAX_PID_FILE_BYTES) throw new Error(`longer than ${MAX_PID_FILE_BYTES} bytes`);
