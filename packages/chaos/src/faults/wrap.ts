@@ -14,10 +14,10 @@ export function wrapFunction<A extends unknown[], R>(
 ): (...args: A) => Promise<R> {
   const slot = core.slot(target);
   return function faulty(this: unknown, ...args: A): Promise<R> {
-    if (slot.calls.length === 0) return fn.apply(this, args);
+    if (slot.calls.length === 0) return Reflect.apply(fn, this, args);
     const terminal = core.decide(slot);
     const delay = core.delay;
-    if (terminal === undefined && delay === 0) return fn.apply(this, args);
+    if (terminal === undefined && delay === 0) return Reflect.apply(fn, this, args);
     return affect(core, delay, terminal, fn, this, args);
   };
 }
@@ -38,5 +38,5 @@ async function affect<A extends unknown[], R>(
       throw faultError(terminal);
     await hang(terminal, signal);
   }
-  return fn.apply(self, args);
+  return Reflect.apply(fn, self, args);
 }
