@@ -38,6 +38,30 @@ export {
   type RunPhase,
   runExperiment,
 } from './experiment/runner.js';
+export { createFaultAdmin, type FaultAdmin, type FaultAdminOptions } from './faults/admin.js';
+export { InjectedFaultError } from './faults/errors.js';
+export type { RequestHandler } from './faults/middleware.js';
+export { createFaults, type Faults, type FaultsOptions } from './faults/registry.js';
+export type {
+  ActorOptions,
+  AuditEntry,
+  BlockFault,
+  BlockFaultInput,
+  ClearAuditEntry,
+  ErrorFault,
+  ErrorFaultInput,
+  Fault,
+  FaultAuditEntry,
+  FaultBase,
+  FaultInput,
+  FaultInputBase,
+  FaultKind,
+  LatencyDistribution,
+  LatencyFault,
+  LatencyFaultInput,
+  SkewFault,
+  SkewFaultInput,
+} from './faults/types.js';
 export { createProxyAdmin, type ProxyAdmin, type ProxyAdminOptions } from './proxy/admin.js';
 export { renderProxyMetrics } from './proxy/metrics.js';
 export {
