@@ -179,7 +179,8 @@ function parseSample(s: Scanner, out: Sample[]): void {
       if (label === '') s.fail(`expected a label name in "${name}"`);
       if (Object.hasOwn(labels, label)) s.fail(`duplicate label "${label}" in "${name}"`);
       s.blanks();
-      if (s.text.charCodeAt(s.pos) !== 61 || s.pos >= s.end) {
+      if (s.pos >= s.end) s.fail(`unterminated label set of "${name}"`);
+      if (s.text.charCodeAt(s.pos) !== 61) {
         s.fail(`expected "=" after label "${label}"`);
       }
       s.pos++;

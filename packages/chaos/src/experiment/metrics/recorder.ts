@@ -507,12 +507,18 @@ export function createMetricsRecorder(options: MetricsRecorderOptions): MetricsR
         }
         const from = source.times[begin] as number;
         const to = source.times[end] as number;
+        // Silent since before the window (a killed instance): nothing to add, and its old
+        // snapshots must not stretch the span the others' increase is divided by.
+        if (to <= start) continue;
+        // Series are looked up by time; from the oldest snapshot, ask for "before everything" so
+        // snapshots sharing its time (a clock that stood still) are not skipped.
+        const base = begin === source.head ? Number.NEGATIVE_INFINITY : from;
         if (from < fromMs) fromMs = from;
         if (to > toMs) toMs = to;
         for (const g of source.groups.values()) {
           if (!matches(g, f)) continue;
           if (g.count !== undefined) {
-            const inc = g.count.increase(from, to);
+            const inc = g.count.increase(base, to);
             requests += inc;
             if (g.error) errors += inc;
           }
@@ -520,7 +526,7 @@ export function createMetricsRecorder(options: MetricsRecorderOptions): MetricsR
           histograms++;
           for (const [le, series] of g.buckets) {
             const sum = sums.get(le);
-            const inc = series.increase(from, to);
+            const inc = series.increase(base, to);
             if (sum === undefined) sums.set(le, { count: inc, groups: 1 });
             else {
               sum.count += inc;
