@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { ManualClock } from '@nines/resilience';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InjectedFaultError } from '../src/faults/errors.js';
 import { createFaults } from '../src/faults/registry.js';
@@ -49,7 +50,7 @@ function setup(random: () => number = Math.random) {
 
 describe('faults.wrap', () => {
   it('passes calls straight through when no fault is active, same promise and this', async () => {
-    const { faults } = createFaultsAndProbe();
+    const faults = createFaults({ clock: new ManualClock(0) });
     const p = Promise.resolve(1);
     const wrapped = faults.wrap('db', function (this: unknown) {
       expect(this).toBe(holder);
@@ -225,6 +226,42 @@ describe('faults.wrap', () => {
     });
   });
 
+  it('property: latencies add up, then the first error or block in injection order applies', async () => {
+    const faultArb = fc.oneof(
+      fc.record({ kind: fc.constant('latency' as const), ms: fc.integer({ min: 0, max: 1_000 }) }),
+      fc.record({
+        kind: fc.constant('error' as const),
+        code: fc.constantFrom('E_A', 'E_B', 'E_C'),
+      }),
+      fc.record({ kind: fc.constant('block' as const), mode: fc.constant('refuse' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(faultArb, { maxLength: 8 }), async (inputs) => {
+        const { clock, faults, store, calls } = setup();
+        for (const input of inputs) faults.inject({ ...input, target: ['store', 'other'] });
+        const total = inputs.reduce((sum, f) => sum + (f.kind === 'latency' ? f.ms : 0), 0);
+        const first = inputs.find((f) => f.kind !== 'latency');
+        const s = track(store('1'));
+        if (total > 0) {
+          await clock.advance(total - 1);
+          expect(s.done).toBe(false);
+        }
+        await clock.advance(1);
+        expect(s.done).toBe(true);
+        if (first === undefined) {
+          expect(s.value).toBe('stock:1');
+          expect(calls()).toBe(1);
+        } else {
+          expect(s.error).toMatchObject({
+            code: first.kind === 'error' ? first.code : 'ECONNREFUSED',
+          });
+          expect(calls()).toBe(0);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("matches exact target names and '*'", async () => {
     const { faults } = setup();
     const a = faults.wrap('a', async () => 'a');
@@ -326,7 +363,3 @@ describe('faults.clock (skew)', () => {
     expect(() => faults.clock('bad name')).toThrow(/faults\.clock: target/);
   });
 });
-
-function createFaultsAndProbe() {
-  return { faults: createFaults({ clock: new ManualClock(0) }) };
-}
