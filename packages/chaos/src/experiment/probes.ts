@@ -16,7 +16,8 @@ import { runCommand } from './process.js';
 
 /** What probes need from the runner. */
 export interface ProbeContext {
-  readonly recorder: MetricsRecorder;
+  /** Absent when no probe reads metrics. */
+  readonly recorder?: MetricsRecorder;
   readonly fetch: typeof fetch;
   readonly now: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -121,8 +122,10 @@ function fromMetrics(
   ctx: ProbeContext,
 ): Measured {
   const windowText = `${m.windowMs / 1000}s`;
+  const recorder = ctx.recorder;
+  if (!recorder) throw new Error(`no metrics recorded for "${m.metrics}"`);
   if (m.kind === 'burn-rate') {
-    const stats = ctx.recorder.window(m.metrics, { service: m.slo.service }, m.windowMs);
+    const stats = recorder.window(m.metrics, { service: m.slo.service }, m.windowMs);
     const sli = m.slo.sli;
     const value =
       sli.type === 'latency'
@@ -152,7 +155,7 @@ function fromMetrics(
     ...(m.route ? { route: m.route } : {}),
     ...(m.method ? { method: m.method } : {}),
   };
-  const stats = ctx.recorder.window(m.metrics, filter, m.windowMs);
+  const stats = recorder.window(m.metrics, filter, m.windowMs);
   if (m.kind === 'latency') {
     const value = quantileSeconds(stats, m.quantile);
     const expected = describeThreshold(m.threshold, 's');

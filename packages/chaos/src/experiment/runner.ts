@@ -177,18 +177,21 @@ export async function runExperiment(
       signal?.addEventListener('abort', onAbort, { once: true });
     });
 
-  const recorder =
-    o.recorder ??
-    createMetricsRecorder({
-      targets: Object.entries(exp.metrics).map(([name, urls]) => ({ name, urls })),
-      clock,
-      fetch: doFetch,
-    });
-  const probeCtx: ProbeContext = { recorder, fetch: doFetch, now: () => clock.now(), sleep };
   const metricKinds = new Set(['burn-rate', 'latency', 'error-ratio']);
   const usesMetrics = [...(hypothesis?.probes ?? []), ...conditions].some((p) =>
     metricKinds.has(p.measure.kind),
   );
+  const targets = Object.entries(exp.metrics).map(([name, urls]) => ({ name, urls }));
+  // Metrics are scraped only when a probe reads them (the loader checks the names exist).
+  const recorder =
+    o.recorder ??
+    (usesMetrics ? createMetricsRecorder({ targets, clock, fetch: doFetch }) : undefined);
+  const probeCtx: ProbeContext = {
+    ...(recorder ? { recorder } : {}),
+    fetch: doFetch,
+    now: () => clock.now(),
+    sleep,
+  };
 
   // One controller stops the method: an interrupt, a tripped abort condition, a deviation with
   // fail-fast, or a failed action. Rollbacks never use it.
@@ -250,6 +253,7 @@ export async function runExperiment(
   let nextDuring = 0;
   const scrapes: Record<string, { ok: number; failed: number; lastError?: string }> = {};
   const scrape = async () => {
+    if (!recorder) return;
     for (const r of await recorder.scrape()) {
       const h = (scrapes[r.url] ??= { ok: 0, failed: 0 });
       const wasUp = h.lastError === undefined && h.ok + h.failed > 0;
