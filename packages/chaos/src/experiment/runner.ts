@@ -255,7 +255,8 @@ export async function runExperiment(
   const scrape = async () => {
     if (!recorder) return;
     for (const r of await recorder.scrape()) {
-      const h = (scrapes[r.url] ??= { ok: 0, failed: 0 });
+      scrapes[r.url] ??= { ok: 0, failed: 0 };
+      const h = scrapes[r.url]!;
       const wasUp = h.lastError === undefined && h.ok + h.failed > 0;
       const first = h.ok + h.failed === 0;
       if (r.ok) {
