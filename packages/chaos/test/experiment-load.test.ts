@@ -61,7 +61,7 @@ describe('loadExperimentFile', () => {
     expect(errors!.measure).toMatchObject({ threshold: { op: 'below', value: 0.01 } });
     expect(ready!.measure).toMatchObject({ status: [200, 204], timeoutMs: 1000 });
     expect(ready!.withinMs).toBe(10_000);
-    expect(ready!.origin.line).toBe(24);
+    expect(ready!.origin.line).toBe(25);
     expect(exp.abort).toMatchObject({ everyMs: 500 });
     expect(exp.abort.conditions[0]!.measure).toMatchObject({
       kind: 'burn-rate',
