@@ -1,8 +1,16 @@
 /**
- * @nines/chaos: a Toxiproxy-compatible TCP fault proxy, driven from code or through the
- * Toxiproxy 2.x HTTP API. (In-process faults and experiments whose steady state is an SLO follow.)
+ * @nines/chaos: in-process faults with a time to live, a Toxiproxy-compatible TCP fault proxy, and
+ * experiments whose steady state is an SLO, with abort conditions and rollbacks that always run.
  */
 
+export {
+  DEFAULT_DISK_FILL_MAX_BYTES,
+  type DiskFill,
+  DiskFillError,
+  type DiskFillOptions,
+  fillDisk,
+  parseByteSize,
+} from './experiment/disk-fill.js';
 export {
   type ActivityRecord,
   type CheckRun,
@@ -17,6 +25,16 @@ export {
   loadExperiment,
   loadExperimentFile,
 } from './experiment/load.js';
+export {
+  createMetricsRecorder,
+  type MetricsRecorder,
+  type MetricsRecorderOptions,
+  type MetricsTarget,
+  type RequestFilter,
+  type ScrapeResult,
+  type WindowBucket,
+  type WindowStats,
+} from './experiment/metrics/recorder.js';
 export type {
   Action,
   Experiment,

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadSloFiles, type Slo } from '@nines/slo';
 import { type Fields, parseSeconds, readSpec, SpecError, type Value } from '@nines/slo/spec-reader';
+import { parseByteSize } from './disk-fill.js';
 import type {
   Action,
   Experiment,
@@ -715,24 +716,12 @@ class Reader {
   }
 
   bytes(v: Value): number {
-    const raw = v.scalar;
-    if (typeof raw === 'number') {
-      if (!Number.isInteger(raw) || raw <= 0)
-        v.fail(`must be a whole number of bytes above 0, got ${raw}`);
-      return raw;
+    let n: number;
+    try {
+      n = parseByteSize(typeof v.scalar === 'number' ? v.scalar : this.string(v));
+    } catch {
+      return v.fail(`"${v.text}" is not a size (e.g. 64MiB, 500MB, 1GiB)`);
     }
-    const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(this.string(v).trim());
-    if (!m) return v.fail(`"${v.text}" is not a size (e.g. 64MiB, 500MB, 1GiB)`);
-    const unit: Record<string, number> = {
-      B: 1,
-      KB: 1e3,
-      MB: 1e6,
-      GB: 1e9,
-      KiB: 1024,
-      MiB: 1024 ** 2,
-      GiB: 1024 ** 3,
-    };
-    const n = Math.floor(Number(m[1]) * unit[m[2] ?? 'B']!);
     if (n <= 0) v.fail('must be above 0 bytes');
     return n;
   }

@@ -6,6 +6,7 @@ import {
   exitCodeOf,
   type Journal,
   loadExperimentFile,
+  parseByteSize,
   type RunEvent,
   renderPlan,
   renderReport,
@@ -165,21 +166,13 @@ function parse(args: readonly string[]) {
 }
 
 function parseSize(text: string): number {
-  const m = /^(\d+)(B|KiB|MiB|GiB|KB|MB|GB)?$/.exec(text);
-  if (!m)
+  try {
+    return parseByteSize(text);
+  } catch {
     throw new UsageError(
       `--max-fill must be a size such as 64MiB or 1GB, got ${JSON.stringify(text)}`,
     );
-  const unit: Record<string, number> = {
-    B: 1,
-    KB: 1e3,
-    MB: 1e6,
-    GB: 1e9,
-    KiB: 1024,
-    MiB: 1024 ** 2,
-    GiB: 1024 ** 3,
-  };
-  return Number(m[1]) * unit[m[2] ?? 'B']!;
+  }
 }
 
 function summary(c: CheckRun): string {
