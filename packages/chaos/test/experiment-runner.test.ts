@@ -126,6 +126,9 @@ rollbacks:
     const run = start(exp);
     await run.stepStarted('wait');
     expect(registry.toxics('store').map((t) => t.type)).toEqual(['latency']);
+    // The toxic carries the experiment's fault TTL: it goes away even if the runner dies.
+    expect(registry.toxics('store')[0]!.ttl_ms).toBeGreaterThan(590_000);
+    expect(registry.toxics('store')[0]!.ttl_ms).toBeLessThanOrEqual(600_000);
     // Three checks while the pause lasts, on the hypothesis' own period.
     for (let i = 0; i < 10; i++) {
       run.clock.advance(1000);

@@ -42,7 +42,7 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
   switch (action.kind) {
     case 'add-latency':
       return 'proxy' in action.via
-        ? proxyToxic(ctx, action.via.proxy, {
+        ? proxyToxic(ctx, action.via.proxy, action.durationMs, {
             type: 'latency',
             attributes: { latency: action.latencyMs, jitter: action.jitterMs },
             toxicity: action.share ?? ctx.requestShare ?? 1,
@@ -57,7 +57,7 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
         // refuse: the proxy stops listening and drops connections; hang: a timeout toxic with no
         // timeout keeps connections open and drops their data.
         if (action.mode === 'refuse') return disableProxy(ctx, action.via.proxy);
-        return proxyToxic(ctx, action.via.proxy, {
+        return proxyToxic(ctx, action.via.proxy, action.durationMs, {
           type: 'timeout',
           attributes: { timeout: 0 },
           toxicity: action.share ?? ctx.requestShare ?? 1,
@@ -214,6 +214,7 @@ function toxicName(ctx: ActionContext): string {
 async function proxyToxic(
   ctx: ActionContext,
   proxy: string,
+  durationMs: number | undefined,
   toxic: { type: string; attributes: Record<string, number>; toxicity: number },
 ): Promise<Performed> {
   const base = ctx.experiment.proxy.replace(/\/$/, '');
@@ -221,7 +222,13 @@ async function proxyToxic(
   const url = `${base}/proxies/${encodeURIComponent(proxy)}/toxics`;
   const res = await call(ctx, url, {
     method: 'POST',
-    body: JSON.stringify({ name, stream: 'downstream', ...toxic }),
+    // ttl_ms (a nines extension of the Toxiproxy API) removes the toxic even if this runner dies.
+    body: JSON.stringify({
+      name,
+      stream: 'downstream',
+      ...toxic,
+      ttl_ms: durationMs ?? ctx.experiment.faultTtlMs,
+    }),
   });
   if (res.status !== 200 && res.status !== 201)
     throw apiError(`add ${toxic.type} toxic to proxy ${proxy}`, res);
