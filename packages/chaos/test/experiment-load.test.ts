@@ -65,7 +65,7 @@ describe('loadExperimentFile', () => {
     expect(exp.abort).toMatchObject({ everyMs: 500 });
     expect(exp.abort.conditions[0]!.measure).toMatchObject({
       kind: 'burn-rate',
-      threshold: { op: 'above', value: 14.4 },
+      threshold: { op: 'below', value: 14.4 },
     });
 
     const kinds = exp.method.map((s) => (s.type === 'pause' ? `pause ${s.ms}` : s.action.kind));
@@ -114,7 +114,7 @@ describe('loadExperimentFile', () => {
     expect(plan).toContain('Method at 50 %:');
     expect(plan).toContain('add 500ms ± 50ms latency on proxy "store"');
     expect(plan).toContain('kill 10 % of the instances of store with SIGTERM');
-    expect(plan).toContain('Abort when (checked every 500ms):');
+    expect(plan).toContain('Abort unless these hold (checked every 500ms):');
     expect(plan).toContain('Rollbacks (always run');
   });
 

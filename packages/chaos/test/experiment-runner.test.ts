@@ -204,9 +204,9 @@ method:
   it('aborts when an abort condition trips, and leaves no fault behind', async () => {
     const exp = await experiment(`abort:
   every: 1s
-  when:
+  unless:
     - name: store answers
-      http: { url: BASE/health, status: [500] }
+      http: { url: BASE/health, status: [200] }
 method:
   - name: down
     block: { proxy: store, mode: refuse }
@@ -219,13 +219,15 @@ method:
     await run.stepStarted('wait');
     expect(registry.get('store').enabled).toBe(false);
     expect(journalSoFar(run.events)).toBe(0);
-    status = 500; // "store answers 500" holds no longer... the condition trips when it is NOT met
+    status = 500; // the guard "store answers 200" no longer holds
     run.clock.advance(1000);
     const journal = await run.done;
     expect(journal.status).toBe('aborted');
     expect(exitCodeOf(journal)).toBe(3);
     expect(journal.aborted_by?.name).toBe('store answers');
-    expect(journal.reason).toMatch(/^abort condition "store answers" tripped/);
+    expect(journal.reason).toMatch(
+      /^abort condition "store answers" no longer held: GET .* -> 500/,
+    );
     // Newest first: the latency toxic, then the proxy back on.
     expect(journal.rollbacks.map((r) => r.type)).toEqual(['undo add-latency', 'undo block']);
     expect(registry.get('store').enabled).toBe(true);

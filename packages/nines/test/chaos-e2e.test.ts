@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const service = fileURLToPath(new URL('./fixtures/chaos/service.mjs', import.meta.url));
+const service = fileURLToPath(new URL('../../chaos/examples/service.js', import.meta.url));
 const supervisor = fileURLToPath(
   new URL('../../chaos/test/fixtures/supervisor.mjs', import.meta.url),
 );
@@ -307,9 +307,9 @@ proxy: ${proxy.admin}
 faults: { front: { url: "${front.faults}", token: "\${env:FRONT_TOKEN}" } }
 abort:
   every: 500ms
-  when:
-    - name: error ratio above 20 %
-      error-ratio: { metrics: front, window: 5s, above: 20% }
+  unless:
+    - name: error ratio stays below 20 %
+      error-ratio: { metrics: front, window: 5s, below: 20% }
 method:
   - name: break front
     inject-error: { faults: front, target: front, status: 500 }
@@ -325,7 +325,7 @@ method:
     expect(Date.now() - started).toBeLessThan(30_000);
     const journal = await chaos.journal();
     expect(journal.status).toBe('aborted');
-    expect(journal.aborted_by?.name).toBe('error ratio above 20 %');
+    expect(journal.aborted_by?.name).toBe('error ratio stays below 20 %');
     expect(journal.run.at(-1)).toMatchObject({ name: 'wait', status: 'interrupted' });
     expect(journal.rollbacks.map((r) => `${r.type}:${r.status}`)).toEqual([
       'undo add-latency:succeeded',

@@ -18,7 +18,7 @@ export type RunStatus =
 /** One probe's outcome. */
 export interface ProbeResult {
   readonly name: string;
-  /** Hypothesis probes: the tolerance held. Abort conditions: the condition did NOT trip. */
+  /** The probe's tolerance held (for an abort condition: the run may go on). */
   readonly met: boolean;
   /** The measured value (a number for metrics, the status or exit code otherwise). */
   readonly value: number | null;

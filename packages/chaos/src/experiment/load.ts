@@ -151,12 +151,15 @@ export async function loadExperiment(
   let abort: Experiment['abort'] = { everyMs: 1000, conditions: [] };
   const abortValue = top.get('abort');
   if (abortValue) {
-    const a = abortValue.fields(['every', 'when']);
+    const a = abortValue.fields(['every', 'unless']);
     abort = {
       everyMs: a.has('every') ? r.duration(a.required('every'), { min: 100 }) : 1000,
       conditions: uniqueNames(
         a
-          .required('when')
+          .required(
+            'unless',
+            'the conditions that must keep holding; the run aborts when one does not',
+          )
           .list()
           .map((p) => r.probe(p, ctx)),
       ),

@@ -38,20 +38,20 @@ function round(n: number): number {
 }
 
 /**
- * Runs one probe. `trips` turns it into an abort condition: `met` is true while the condition
+ * Runs one probe (a hypothesis probe, or an abort condition: a guard that must keep holding).
  * does not trip. A probe with `within` is retried until it passes or the time is up.
  */
 export async function evaluateProbe(
   probe: Probe,
   ctx: ProbeContext,
-  options: { readonly trips?: boolean; readonly signal?: AbortSignal } = {},
+  options: { readonly signal?: AbortSignal } = {},
 ): Promise<ProbeResult> {
   const started = ctx.now();
   const deadline = started + probe.withinMs;
   for (;;) {
     const result = await measureOnce(probe, ctx, options.signal);
-    // No requests in the window: nothing to judge, so neither a miss nor a trip.
-    const passed = result.noData ? true : options.trips ? !result.pass : result.pass;
+    // No requests in the window: nothing to judge, so neither a miss nor an abort.
+    const passed = result.noData ? true : result.pass;
     const done = passed || ctx.now() >= deadline || options.signal?.aborted;
     if (done) {
       return {

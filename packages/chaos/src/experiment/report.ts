@@ -105,7 +105,7 @@ export function renderPlan(exp: Experiment): string {
     lines.push('Steady-state hypothesis: none (the run only checks that the method completes)');
   }
   if (exp.abort.conditions.length) {
-    lines.push(`Abort when (checked every ${ms(exp.abort.everyMs)}):`);
+    lines.push(`Abort unless these hold (checked every ${ms(exp.abort.everyMs)}):`);
     for (const p of exp.abort.conditions) lines.push(`  - ${describeProbe(p)}`);
   }
   const runs = br.stages.length ? br.stages : [undefined];
@@ -185,7 +185,7 @@ export function renderReport(journal: Journal): string {
   if (journal.abort_checks || journal.aborted_by) {
     lines.push(
       '',
-      `Abort conditions: checked ${journal.abort_checks} times${journal.aborted_by ? `; tripped: ${journal.aborted_by.name}: ${journal.aborted_by.detail}` : ', never tripped'}`,
+      `Abort conditions: checked ${journal.abort_checks} times${journal.aborted_by ? `; no longer held: ${journal.aborted_by.name}: ${journal.aborted_by.detail}` : ', always held'}`,
     );
   }
   const down = Object.entries(journal.scrapes).filter(([, h]) => h.failed > 0);

@@ -289,15 +289,13 @@ export async function runExperiment(
       nextAbort = now + exp.abort.everyMs;
       abortChecks++;
       const results = await Promise.all(
-        conditions.map((c) =>
-          evaluateProbe(c, probeCtx, { trips: true, signal: methodCtl.signal }),
-        ),
+        conditions.map((c) => evaluateProbe(c, probeCtx, { signal: methodCtl.signal })),
       );
       emit({ type: 'abort-check', elapsedMs: elapsed(), results });
       const tripped = results.find((r) => !r.met);
       if (tripped && !methodCtl.signal.aborted) {
         abortedBy = tripped;
-        stop('abort', `abort condition "${tripped.name}" tripped: ${tripped.detail}`);
+        stop('abort', `abort condition "${tripped.name}" no longer held: ${tripped.detail}`);
         return;
       }
     }
