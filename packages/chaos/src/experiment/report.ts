@@ -122,7 +122,7 @@ export function renderPlan(exp: Experiment): string {
   lines.push('  - undo every change the method made that is still in place (newest first)');
   for (const s of exp.rollbacks) lines.push(`  - ${describeStep(s, exp)}`);
   lines.push(
-    `In-process faults die by themselves after ${ms(exp.faultTtlMs)} if the runner is gone.`,
+    `Faults and toxics without a duration die by themselves after ${ms(exp.faultTtlMs)} if the runner is gone.`,
   );
   return `${lines.join('\n')}\n`;
 }

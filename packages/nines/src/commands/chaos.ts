@@ -77,7 +77,9 @@ const run: Command = {
     }
     const maxFillBytes =
       values['max-fill'] === undefined ? undefined : parseSize(values['max-fill']);
-    const file = resolve(io.cwd, positionals[0]!);
+    // Messages name the file as it was typed, when that path means the same file here.
+    const file =
+      resolve(io.cwd) === process.cwd() ? positionals[0]! : resolve(io.cwd, positionals[0]!);
     let experiment: Awaited<ReturnType<typeof loadExperimentFile>>;
     try {
       experiment = await loadExperimentFile(file, { env });
