@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { mkdtemp, readdir, realpath, rm, symlink } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Clock } from '@nines/resilience';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodeOf, type Journal } from '../src/experiment/journal.js';
@@ -348,6 +351,36 @@ method:
     expect(registry.toxics('store')).toEqual([]);
   });
 
+  it('fills a quota directory only inside the fill root, through symlinks too', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'nines-fill-root-')));
+    const outside = await realpath(await mkdtemp(join(tmpdir(), 'nines-fill-outside-')));
+    try {
+      await symlink(outside, join(root, 'sneaky'));
+      const fill = (dir: string) =>
+        experiment(`method:
+  - name: fill
+    fill-disk: { directory: "${dir}", capacity: 64KiB, percent: 50 }
+`);
+      const inside = await runExperiment(await fill(join(root, 'quota')), { fillRoot: root });
+      expect(inside.status).toBe('completed');
+      expect(inside.run[0]!.output).toMatchObject({ bytes: 32 * 1024 });
+      expect(inside.rollbacks.map((r) => `${r.type}:${r.status}`)).toEqual([
+        'undo fill-disk:succeeded',
+      ]);
+      expect(await readdir(root)).toEqual(['sneaky']);
+
+      for (const dir of [join(outside, 'quota'), join(root, 'sneaky', 'quota'), root]) {
+        const journal = await runExperiment(await fill(dir), { fillRoot: root });
+        expect(journal.status).toBe('aborted');
+        expect(journal.reason).toContain(`fill-disk: ${dir} is not inside ${root}`);
+      }
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad options with a TypeError naming them', async () => {
     const exp = await experiment('method: []\n');
     await expect(runExperiment(exp, { scrapeEveryMs: -1 })).rejects.toThrow(
@@ -360,6 +393,9 @@ method:
       'experiment must be a loaded experiment',
     );
     await expect(runExperiment(exp, { signal: 'stop' as never })).rejects.toThrow('"signal"');
+    await expect(runExperiment(exp, { fillRoot: '' })).rejects.toThrow(
+      'runExperiment: option "fillRoot" must be a non-empty path',
+    );
   });
 });
 

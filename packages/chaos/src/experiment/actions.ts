@@ -2,6 +2,8 @@
  * Performs the actions of a method. Every action that changes something returns its undo, which
  * the runner calls when the step's duration ends, on `undo`, or in the rollbacks — always.
  */
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fillDisk } from './disk-fill.js';
 import { chooseShare, findInstances, killInstances } from './instances.js';
 import type { Action, Experiment, FaultsEndpoint, Via } from './model.js';
@@ -17,6 +19,8 @@ export interface ActionContext {
   readonly instanceShare?: number;
   /** The hard cap on bytes a disk fill may write (an operator's setting, not the file's). */
   readonly maxFillBytes?: number;
+  /** The folder every disk-fill quota directory must be inside (an operator's setting). */
+  readonly fillRoot: string;
   /** A prefix for names of toxics, so several runs cannot collide. */
   readonly runId: string;
   readonly stepName: string;
@@ -81,6 +85,7 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
     case 'kill':
       return kill(ctx, action);
     case 'fill-disk': {
+      await checkInside(ctx.fillRoot, action.directory);
       const fill = await fillDisk({
         directory: action.directory,
         capacityBytes: action.capacityBytes,
@@ -310,4 +315,34 @@ async function injectFault(
       return { faults: via.faults, removed: created.id, alreadyGone: del.status === 404 };
     },
   };
+}
+
+/** The real path of `path`, or of its nearest existing ancestor with the rest appended. */
+async function realPathOf(path: string): Promise<string> {
+  let at = resolve(path);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return resolve(await realpath(at), ...rest);
+    } catch (err) {
+      const parent = dirname(at);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === at) throw err;
+      rest.unshift(at.slice(parent.length + 1));
+      at = parent;
+    }
+  }
+}
+
+/**
+ * Refuses a quota directory outside `root`, through symlinks too: the file names the directory,
+ * the operator names where such directories may be.
+ */
+async function checkInside(root: string, directory: string): Promise<void> {
+  const [r, d] = await Promise.all([realPathOf(root), realPathOf(directory)]);
+  const rel = relative(r, d);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new ActionError(
+      `fill-disk: ${directory} is not inside ${root}, the folder quota directories must be in (set it with --fill-root)`,
+    );
+  }
 }

@@ -4,6 +4,7 @@
  * steady state after, and a journal.
  */
 import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { type Clock, systemClock } from '@nines/resilience';
 import {
   clockOption,
@@ -81,6 +82,11 @@ export interface RunOptions {
   readonly scrapeEveryMs?: number;
   /** The most bytes a disk fill may write, whatever the file says. Default 1 GiB. */
   readonly maxFillBytes?: number;
+  /**
+   * The folder every disk-fill quota directory must be inside, whatever the file says. Default:
+   * the experiment file's folder.
+   */
+  readonly fillRoot?: string;
   /** A recorder to read metrics from (default: one scraping the experiment's `metrics`). */
   readonly recorder?: MetricsRecorder;
 }
@@ -120,6 +126,7 @@ export async function runExperiment(
     'clock',
     'scrapeEveryMs',
     'maxFillBytes',
+    'fillRoot',
     'recorder',
   ]);
   if (experiment === null || typeof experiment !== 'object' || !Array.isArray(experiment.method)) {
@@ -141,6 +148,12 @@ export async function runExperiment(
     min: 0,
     integer: true,
   });
+  if (o.fillRoot !== undefined && (typeof o.fillRoot !== 'string' || o.fillRoot === '')) {
+    throw new TypeError(`${OWNER}: option "fillRoot" must be a non-empty path`);
+  }
+  const fillRoot =
+    o.fillRoot ??
+    (experiment.file === '<input>' ? process.cwd() : dirname(resolve(experiment.file)));
   const exp = experiment;
   const hypothesis = exp.hypothesis;
   const conditions = exp.abort.conditions;
@@ -405,6 +418,7 @@ export async function runExperiment(
         ...(share !== undefined ? { requestShare: share } : {}),
         ...(instanceShare !== undefined ? { instanceShare } : {}),
         maxFillBytes,
+        fillRoot,
         runId,
         stepName: step.name,
         signal: methodCtl.signal,
@@ -519,6 +533,7 @@ export async function runExperiment(
           fetch: doFetch,
           random,
           maxFillBytes,
+          fillRoot,
           runId,
           stepName: step.name,
           signal: rollbackCtl.signal,

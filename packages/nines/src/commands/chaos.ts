@@ -32,6 +32,8 @@ Options:
   --var <NAME=VALUE>    a value for \${env:NAME} in the file (repeatable; wins over the environment)
   --max-fill <size>     the most a fill-disk action may write, whatever the file says
                         (default 1GiB; e.g. 64MiB)
+  --fill-root <dir>     the folder fill-disk quota directories must be inside, whatever the
+                        file says (default: the experiment file's folder)
   -h, --help            show this help
 
 SIGINT or SIGTERM stops the method and runs the rollbacks; a second one quits at once (faults
@@ -120,6 +122,9 @@ const run: Command = {
         signal: controller.signal,
         ...(view ? { onEvent: view.onEvent } : {}),
         ...(maxFillBytes !== undefined ? { maxFillBytes } : {}),
+        ...(values['fill-root'] !== undefined
+          ? { fillRoot: resolve(io.cwd, values['fill-root']) }
+          : {}),
       });
     } finally {
       view?.stop();
@@ -160,6 +165,7 @@ function parse(args: readonly string[]) {
       json: { type: 'boolean' },
       var: { type: 'string', multiple: true },
       'max-fill': { type: 'string' },
+      'fill-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
