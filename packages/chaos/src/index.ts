@@ -26,6 +26,11 @@ export {
   loadExperimentFile,
 } from './experiment/load.js';
 export {
+  MetricsParseError,
+  parsePrometheusText,
+  type Sample,
+} from './experiment/metrics/prometheus-text.js';
+export {
   createMetricsRecorder,
   type MetricsRecorder,
   type MetricsRecorderOptions,
@@ -35,6 +40,14 @@ export {
   type WindowBucket,
   type WindowStats,
 } from './experiment/metrics/recorder.js';
+export {
+  availabilityBurnRate,
+  errorRatio,
+  latencyBurnRate,
+  quantileSeconds,
+  requestRate,
+  slowShare,
+} from './experiment/metrics/sli.js';
 export type {
   Action,
   Experiment,
