@@ -329,6 +329,24 @@ describe('renderDemoReport', () => {
     expect(text).toContain('  why      every probe within tolerance');
   });
 
+  it('calls an experiment that ended early without deviating inconclusive', () => {
+    const aborted: DemoReport = {
+      ...full,
+      chaos: full.chaos && {
+        ...full.chaos,
+        status: 'aborted',
+        deviated: false,
+        hypothesisHeld: false,
+        reason: 'interrupted (SIGINT)',
+      },
+    };
+    const text = renderDemoReport(aborted);
+    expect(text).toContain(
+      '  verdict  inconclusive: the experiment ended before the steady state was checked throughout (status aborted)',
+    );
+    expect(text).not.toContain('held: the steady state held');
+  });
+
   it('without chaos, alerts, breaker changes, prices, a slowest trace or freed ports', () => {
     const bare: DemoReport = {
       ...full,

@@ -43,10 +43,13 @@ export function renderDemoReport(report: DemoReport, options: { color?: boolean 
     out.push('  not run (--no-chaos): traffic only, nothing was broken on purpose');
   } else {
     heading(`Chaos experiment: ${chaos.title}`);
-    const held = chaos.hypothesisHeld && !chaos.deviated;
-    const verdict = held
-      ? p.green('held: the steady state held before, during and after the faults')
-      : p.red('deviated: the steady state did not hold');
+    const verdict = chaos.deviated
+      ? p.red('deviated: the steady state did not hold')
+      : chaos.hypothesisHeld
+        ? p.green('held: the steady state held before, during and after the faults')
+        : p.yellow(
+            'inconclusive: the experiment ended before the steady state was checked throughout',
+          );
     out.push(`  verdict  ${verdict} (status ${chaos.status})`);
     if (chaos.reason !== '') out.push(`  why      ${chaos.reason}`);
     if (chaos.steps.length > 0) {
