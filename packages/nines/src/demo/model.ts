@@ -111,6 +111,8 @@ export interface AlertRecord {
 
 /** The final report of a run (`nines demo --json` prints it). */
 export interface DemoReport {
+  /** When the demo started (ISO 8601); the `...Ms` times below count from it. */
+  readonly startedAt: string;
   readonly durationMs: number;
   readonly chaos: null | {
     readonly title: string;
