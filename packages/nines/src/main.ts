@@ -2,6 +2,7 @@ import { type Command, EXIT, type Io, UsageError } from './command.js';
 import { availability } from './commands/availability.js';
 import { budget } from './commands/budget.js';
 import { chaos } from './commands/chaos.js';
+import { demo } from './commands/demo.js';
 import { k8s } from './commands/k8s.js';
 import { proxy } from './commands/proxy.js';
 import { slo } from './commands/slo.js';
@@ -16,6 +17,7 @@ Commands:
   budget        ${budget.summary}
   availability  ${availability.summary}
   chaos         ${chaos.summary}
+  demo          ${demo.summary}
   k8s           ${k8s.summary}
   proxy         ${proxy.summary}
 
@@ -27,7 +29,7 @@ Exit codes (every command):
   1  the command ran and found a problem
   2  bad command line or configuration; nothing was done
 `,
-  commands: [slo, budget, availability, chaos, k8s, proxy],
+  commands: [slo, budget, availability, chaos, demo, k8s, proxy],
 };
 
 /**

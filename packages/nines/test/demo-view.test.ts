@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DemoReport, DemoState } from '../src/demo/model.js';
 import { renderDemoReport } from '../src/demo/report.js';
-import { renderSummaryLine, renderView } from '../src/demo/view.js';
+import { percentText, renderSummaryLine, renderView } from '../src/demo/view.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escape sequences
 const ANSI = /\x1b\[/;
@@ -382,5 +382,16 @@ describe('renderDemoReport', () => {
     expect(text).toContain('\x1b[31mstill firing at the end');
     expect(text).toContain('\x1b[31mno (a port is still taken)\x1b[39m');
     expect(strip(text)).toBe(renderDemoReport({ ...full, portsFreed: false }));
+  });
+});
+
+describe('percentText', () => {
+  it('drops trailing zeros after the decimal point only', () => {
+    expect(percentText(1, 0)).toBe('100 %');
+    expect(percentText(0.995)).toBe('99.5 %');
+    expect(percentText(0.5, 0)).toBe('50 %');
+    expect(percentText(-3.2, 0)).toBe('-320 %');
+    expect(percentText(0)).toBe('0 %');
+    expect(percentText(Number.NaN)).toBe('-');
   });
 });

@@ -82,7 +82,9 @@ function padStart(text: string, n: number): string {
 /** `0.999` -> `99.9 %`, `0.99953` -> `99.95 %` (up to `digits` decimals, trailing zeros cut). */
 export function percentText(fraction: number, digits = 2): string {
   if (!Number.isFinite(fraction)) return '-';
-  const text = (fraction * 100).toFixed(digits).replace(/\.?0+$/, '');
+  // Trailing zeros go only after a decimal point: 100 stays 100, 99.50 becomes 99.5.
+  const fixed = (fraction * 100).toFixed(digits);
+  const text = fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
   return `${text === '-0' ? '0' : text} %`;
 }
 
