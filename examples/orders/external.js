@@ -29,7 +29,7 @@ function hash(text) {
 }
 
 /** Base price 5-105 EUR from the SKU, moving up to ±5 % over a 10-minute cycle, in cents. */
-export function priceOf(sku, now = Date.now()) {
+function priceOf(sku, now = Date.now()) {
   const h = hash(sku);
   const base = 5 + (h % 10_000) / 100;
   const step = Math.floor(now / STEP_MS);

@@ -200,6 +200,7 @@ async function call(dep, path, init) {
 
 async function priceOf(sku) {
   const { status, body } = await call(pricing, `/prices/${encodeURIComponent(sku)}`);
+  if (status === 404) throw new HttpError(400, `no price for unknown sku ${JSON.stringify(sku)}`);
   if (status !== 200 || typeof body.price !== 'number') {
     throw new HttpError(503, `pricing answered ${status} for ${sku}`);
   }

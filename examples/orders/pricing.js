@@ -63,6 +63,10 @@ const orStale = fallback(({ error }) => ({ failed: error }));
 
 async function fetchLive(sku, signal) {
   const res = await external.fetch(`/prices/${encodeURIComponent(sku)}`, { signal });
+  if (res.status === 404) {
+    await res.arrayBuffer().catch(() => {});
+    return { unknown: true }; // an answer, not a failure: the API does not know this sku
+  }
   if (!res.ok) {
     await res.arrayBuffer().catch(() => {});
     throw new Error(`external API answered ${res.status}`);
@@ -101,6 +105,9 @@ async function app(req, res) {
   }
 
   const live = await orStale.execute(({ signal }) => fetchLive(sku, signal));
+  if (live.unknown === true) {
+    return sendJson(res, 404, { error: `unknown sku ${JSON.stringify(sku)}` });
+  }
   if (live.failed === undefined) {
     cache.delete(sku); // re-inserted last: the Map's order is the age order
     cache.set(sku, { price: live.price, currency: live.currency, at: Date.now() });

@@ -110,7 +110,6 @@ export function createService(name, { slos } = {}) {
   // An uncaught error is logged at fatal and flushed before the process exits 1.
   handleFatalErrors(telemetry.logger);
   const port = envInt('PORT', 0, { max: 65_535 });
-  const host = process.env.HOST || '127.0.0.1';
 
   return {
     name,
@@ -174,7 +173,7 @@ export function createService(name, { slos } = {}) {
 
       await new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen(port, '127.0.0.1', () => {
           server.off('error', reject);
           resolve();
         });

@@ -390,6 +390,10 @@ describe('pricing', () => {
     expect(live.body).toMatchObject({ sku: 'SKU-001', source: 'live', currency: 'EUR' });
     const cached = await getJson(`${pricing.url}/prices/SKU-001`);
     expect(cached.body).toMatchObject({ source: 'cache', price: live.body.price });
+    // A sku the external API does not know is a 404, not a failure of the API.
+    const unknown = await getJson(`${pricing.url}/prices/no%20such%20sku`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toBe('unknown sku "no such sku"');
 
     expect(await stop(external)).toEqual({ code: 0, signal: null });
     await new Promise((r) => setTimeout(r, 350)); // past the cache TTL
