@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DemoReport, DemoState } from '../src/demo/model.js';
-import { renderDemoReport } from '../src/demo/report.js';
+import { breakerTimeline, renderDemoReport } from '../src/demo/report.js';
 import { percentText, renderSummaryLine, renderView } from '../src/demo/view.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escape sequences
@@ -393,5 +393,44 @@ describe('percentText', () => {
     expect(percentText(-3.2, 0)).toBe('-320 %');
     expect(percentText(0)).toBe('0 %');
     expect(percentText(Number.NaN)).toBe('-');
+  });
+});
+
+describe('breakerTimeline', () => {
+  const at = (atMs: number, from: string, to: string, name = 'store') => ({
+    service: 'orders',
+    name,
+    from,
+    to,
+    atMs,
+  });
+
+  it('folds each run of failed half-open trials into one line, per breaker', () => {
+    const lines = breakerTimeline([
+      at(1000, 'closed', 'open'),
+      at(3000, 'open', 'half-open'),
+      at(3001, 'half-open', 'open'),
+      at(4000, 'closed', 'open', 'pricing'),
+      at(5000, 'open', 'half-open'),
+      at(5001, 'half-open', 'open'),
+      at(7000, 'open', 'half-open'),
+      at(7002, 'half-open', 'closed'),
+    ]);
+    expect(lines.map((l) => [l.name, l.from, l.to, l.atMs, l.trials, l.untilMs])).toEqual([
+      ['store', 'closed', 'open', 1000, undefined, undefined],
+      ['store', 'open', 'half-open', 3000, 2, 5001],
+      ['pricing', 'closed', 'open', 4000, undefined, undefined],
+      ['store', 'open', 'half-open', 7000, undefined, undefined],
+      ['store', 'half-open', 'closed', 7002, undefined, undefined],
+    ]);
+  });
+
+  it('keeps a timeline without failed trials as it is', () => {
+    const changes = [
+      at(1, 'closed', 'open'),
+      at(2, 'open', 'half-open'),
+      at(3, 'half-open', 'closed'),
+    ];
+    expect(breakerTimeline(changes)).toEqual(changes);
   });
 });

@@ -3,7 +3,7 @@
  * budget, which alerts and breakers moved, the slowest trace, and proof that everything stopped.
  */
 import { clockText } from '../progress.js';
-import type { DemoReport } from './model.js';
+import type { BreakerChange, DemoReport } from './model.js';
 import { msText, palette, percentText } from './view.js';
 
 /** `17 s`, `1 m 10 s`, `450 ms`. */
@@ -89,9 +89,20 @@ export function renderDemoReport(report: DemoReport, options: { color?: boolean 
   // Breakers.
   heading('Circuit breakers');
   if (report.breakers.length === 0) out.push('  no breaker changed state');
-  for (const b of report.breakers) {
-    const to = b.to === 'open' ? p.red(b.to) : b.to === 'closed' ? p.green(b.to) : p.yellow(b.to);
-    out.push(`  ${clockText(b.atMs)}  ${b.service}/${b.name}  ${b.from} -> ${to}`);
+  for (const line of breakerTimeline(report.breakers)) {
+    if (line.trials) {
+      out.push(
+        `  ${clockText(line.atMs)}-${clockText(line.untilMs ?? line.atMs)}  ${line.service}/${line.name}  ${line.trials} trial calls failed (half-open -> ${p.red('open')})`,
+      );
+      continue;
+    }
+    const to =
+      line.to === 'open'
+        ? p.red(line.to)
+        : line.to === 'closed'
+          ? p.green(line.to)
+          : p.yellow(line.to);
+    out.push(`  ${clockText(line.atMs)}  ${line.service}/${line.name}  ${line.from} -> ${to}`);
   }
 
   // Prices.
@@ -143,4 +154,56 @@ export function renderDemoReport(report: DemoReport, options: { color?: boolean 
   out.push(`  journal   ${chaos === null ? 'none (no chaos experiment)' : chaos.journal}`);
 
   return `${out.join('\n')}\n`;
+}
+
+/** A line of the breaker timeline: one change, or a run of failed half-open trials folded up. */
+interface TimelineLine {
+  readonly service: string;
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly atMs: number;
+  /** Set for a folded run: how many open -> half-open -> open cycles, and when the last ended. */
+  readonly trials?: number;
+  readonly untilMs?: number;
+}
+
+/**
+ * The breaker changes in order, with each run of failed trials (open -> half-open -> open, every
+ * open period while the dependency stays down) folded into one line, so a long outage reads as
+ * one fact instead of a page of flapping.
+ */
+export function breakerTimeline(changes: readonly BreakerChange[]): TimelineLine[] {
+  const out: TimelineLine[] = [];
+  const runs = new Map<string, number>();
+  const folded = new Set<number>();
+  for (let i = 0; i < changes.length; i++) {
+    if (folded.has(i)) continue;
+    const c = changes[i]!;
+    const key = `${c.service}/${c.name}`;
+    let j = i + 1;
+    while (j < changes.length && `${changes[j]!.service}/${changes[j]!.name}` !== key) j++;
+    const next = changes[j];
+    if (
+      c.from === 'open' &&
+      c.to === 'half-open' &&
+      next?.from === 'half-open' &&
+      next.to === 'open'
+    ) {
+      // The half-open -> open that ends this trial is folded in too.
+      folded.add(j);
+      const at = runs.get(key);
+      if (at === undefined) {
+        out.push({ ...c, trials: 1, untilMs: next.atMs });
+        runs.set(key, out.length - 1);
+      } else {
+        const run = out[at]!;
+        out[at] = { ...run, trials: (run.trials ?? 0) + 1, untilMs: next.atMs };
+      }
+      continue;
+    }
+    runs.delete(key);
+    out.push({ ...c });
+  }
+  return out;
 }

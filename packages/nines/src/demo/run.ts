@@ -55,13 +55,15 @@ interface Schedule {
 }
 
 function schedule(durationMs: number): Schedule {
-  // Two minutes: 20 s of steady traffic, 25 s of latency, 10 s gap, 20 s blocked, then recovery.
+  // Two minutes: 25 s of steady traffic (pricing can only fall back to prices it has fetched, so
+  // the cache needs that long to hold most skus), 24 s of latency, 8 s gap, 18 s blocked, 30 s of
+  // recovery, and the rest steady.
   const part = (share: number) => Math.max(1000, Math.round((durationMs * share) / 1000) * 1000);
   return {
-    warmupMs: part(0.17),
-    latencyMs: part(0.21),
-    gapMs: part(0.08),
-    blockMs: part(0.17),
+    warmupMs: part(0.21),
+    latencyMs: part(0.2),
+    gapMs: part(0.07),
+    blockMs: part(0.15),
     recoveryMs: part(0.25),
   };
 }
