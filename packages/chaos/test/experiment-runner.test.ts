@@ -8,7 +8,7 @@ import type { Clock } from '@nines/resilience';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodeOf, type Journal } from '../src/experiment/journal.js';
 import { loadExperiment } from '../src/experiment/load.js';
-import { renderReport } from '../src/experiment/report.js';
+import { renderPlan, renderReport } from '../src/experiment/report.js';
 import { type RunEvent, runExperiment } from '../src/experiment/runner.js';
 import { createProxyAdmin } from '../src/proxy/admin.js';
 import { createProxyRegistry } from '../src/proxy/registry.js';
@@ -393,6 +393,14 @@ method:
       'experiment must be a loaded experiment',
     );
     await expect(runExperiment(exp, { signal: 'stop' as never })).rejects.toThrow('"signal"');
+    expect(() => renderReport(null as never)).toThrow(
+      'renderReport: expected the journal of a run',
+    );
+    expect(() => renderPlan({} as never)).toThrow('renderPlan: expected a loaded experiment');
+    expect(() => exitCodeOf({ status: 'done' } as never)).toThrow(
+      'exitCodeOf: expected a journal with a status',
+    );
+    expect(exitCodeOf({ status: 'completed', deviated: false })).toBe(0);
     await expect(runExperiment(exp, { fillRoot: '' })).rejects.toThrow(
       'runExperiment: option "fillRoot" must be a non-empty path',
     );

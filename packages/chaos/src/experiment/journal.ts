@@ -110,7 +110,7 @@ export interface ScrapeHealth {
  * was not met before the method); 3 aborted; 130 interrupted.
  */
 export function exitCodeOf(journal: Pick<Journal, 'status' | 'deviated'>): number {
-  switch (journal.status) {
+  switch (journal?.status) {
     case 'completed':
       return journal.deviated ? 1 : 0;
     case 'failed':
@@ -119,5 +119,9 @@ export function exitCodeOf(journal: Pick<Journal, 'status' | 'deviated'>): numbe
       return 3;
     case 'interrupted':
       return 130;
+    default:
+      throw new TypeError(
+        `exitCodeOf: expected a journal with a status (completed, failed, aborted, interrupted), got ${String(journal?.status)}`,
+      );
   }
 }

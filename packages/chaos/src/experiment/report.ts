@@ -85,6 +85,9 @@ function describeStep(s: Step, exp: Experiment, share?: number, instances?: numb
  * contacting anything.
  */
 export function renderPlan(exp: Experiment): string {
+  if (exp === null || typeof exp !== 'object' || !Array.isArray(exp.method)) {
+    throw new TypeError('renderPlan: expected a loaded experiment (see loadExperiment)');
+  }
   const lines: string[] = [`Experiment: ${exp.title}`, `File: ${exp.file}`];
   if (exp.description) lines.push(`  ${exp.description}`);
   const br = exp.blastRadius;
@@ -148,6 +151,9 @@ function worst(runs: readonly CheckRun[]): ProbeResult[] {
 
 /** The report of a run, for people: verdict, checks, what was done and undone. */
 export function renderReport(journal: Journal): string {
+  if (journal === null || typeof journal !== 'object' || !Array.isArray(journal.run)) {
+    throw new TypeError('renderReport: expected the journal of a run (see runExperiment)');
+  }
   const verdict =
     journal.status === 'completed'
       ? journal.deviated
