@@ -41,6 +41,7 @@ const busy: DemoState = {
       budgetRemaining: 0.62,
       burnRate: 0.4,
       alerts: { page: false, ticket: false },
+      policy: 'healthy',
     },
     {
       service: 'orders',
@@ -50,6 +51,7 @@ const busy: DemoState = {
       budgetRemaining: -0.35,
       burnRate: 12.5,
       alerts: { page: true, ticket: true },
+      policy: 'exhausted',
     },
   ],
   alerts: [
@@ -96,7 +98,7 @@ describe('renderView', () => {
     expect(availability).toMatch(/0\.4x$/);
     const latency = lines.find((l) => l.includes('orders/latency') && l.includes('%'));
     expect(latency).toContain(`${'░'.repeat(20)}  -35 %`);
-    expect(latency).toMatch(/12\.5x\s+PAGE TICKET$/);
+    expect(latency).toMatch(/12\.5x\s+PAGE TICKET FROZEN$/);
     expect(text).toContain(
       'breakers  orders/store: open   orders/pricing: closed   pricing/external: half-open',
     );
@@ -213,6 +215,7 @@ const full: DemoReport = {
       budgetAtStart: 1,
       budgetAtEnd: 0.62,
       budgetLowest: 0.6,
+      policy: 'healthy',
     },
     {
       service: 'orders',
@@ -222,6 +225,7 @@ const full: DemoReport = {
       budgetAtStart: 0.98,
       budgetAtEnd: -0.35,
       budgetLowest: -0.4,
+      policy: 'exhausted',
     },
   ],
   alerts: [
@@ -278,6 +282,8 @@ describe('renderDemoReport', () => {
     expect(text).toContain('    00:50-01:10  store blocked');
     expect(text).toContain('  orders/availability  objective 99.9 %  attained 99.91 %');
     expect(text).toContain('    budget 100 % -> 62 %  lowest 60 %  spent 38 %');
+    expect(text).toContain('    error budget policy  healthy');
+    expect(text).toContain('    error budget policy  exhausted: changes frozen');
     expect(text).toContain('    budget 98 % -> -35 %  lowest -40 %  spent 133 %');
     expect(text).toContain('  00:45  page    orders/latency  fired, resolved 01:02, lasted 17 s');
     expect(text).toContain(

@@ -35,6 +35,7 @@ interface SloAnswer {
     readonly budgetRemaining: number;
     readonly burnRate: number;
     readonly alerts: { readonly page: boolean; readonly ticket: boolean };
+    readonly policy?: string;
   }>;
   readonly events: ReadonlyArray<{
     readonly type: 'fired' | 'resolved';
@@ -113,7 +114,7 @@ export function createCollector(options: {
     }
     for (const s of answer.slos) {
       const key = `${service}/${s.name}`;
-      slos.set(key, { service, ...s });
+      slos.set(key, { service, ...s, policy: s.policy ?? 'unknown' });
       const b = budgets.get(key) ?? {
         start: null,
         lowest: s.budgetRemaining,

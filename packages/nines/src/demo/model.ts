@@ -38,6 +38,8 @@ export interface SloView {
   /** Burn rate over the short alert window. */
   readonly burnRate: number;
   readonly alerts: { readonly page: boolean; readonly ticket: boolean };
+  /** The error budget policy's state: `healthy`, `at-risk`, or `exhausted` (changes frozen). */
+  readonly policy: string;
 }
 
 /** A burn-rate alert that is firing now. */
@@ -139,6 +141,8 @@ export interface DemoReport {
     readonly budgetAtEnd: number;
     /** The lowest budget seen during the run. */
     readonly budgetLowest: number;
+    /** The error budget policy's state at the end (`exhausted` freezes changes). */
+    readonly policy: string;
   }>;
   readonly alerts: readonly AlertRecord[];
   readonly breakers: readonly BreakerChange[];

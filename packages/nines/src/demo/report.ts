@@ -72,6 +72,13 @@ export function renderDemoReport(report: DemoReport, options: { color?: boolean 
     out.push(
       `    budget ${budgetText(s.budgetAtStart)} -> ${end}  lowest ${budgetText(s.budgetLowest)}  spent ${budgetText(spent)}`,
     );
+    const policy =
+      s.policy === 'exhausted'
+        ? p.red('exhausted: changes frozen')
+        : s.policy === 'at-risk'
+          ? p.yellow('at risk')
+          : s.policy;
+    out.push(`    error budget policy  ${policy}`);
   }
 
   // Alerts.

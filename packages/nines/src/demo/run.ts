@@ -318,6 +318,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         budgetAtStart: b?.start ?? s.budgetRemaining,
         budgetAtEnd: b?.end ?? s.budgetRemaining,
         budgetLowest: b?.lowest ?? s.budgetRemaining,
+        policy: s.policy,
       };
     }),
     alerts: c?.alertRecords() ?? [],

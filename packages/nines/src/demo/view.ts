@@ -145,7 +145,11 @@ function sloRow(s: SloView, p: Palette): string {
   const paint = budgetPaint(s.budgetRemaining, p);
   const budget = `${paint(budgetBar(s.budgetRemaining, 20))} ${padStart(percentText(s.budgetRemaining, 0), 6)}`;
   const burn = `${Number.isFinite(s.burnRate) ? s.burnRate.toFixed(1) : '-'}x`;
-  const firing = [s.alerts.page ? p.red('PAGE') : '', s.alerts.ticket ? p.yellow('TICKET') : '']
+  const firing = [
+    s.alerts.page ? p.red('PAGE') : '',
+    s.alerts.ticket ? p.yellow('TICKET') : '',
+    s.policy === 'exhausted' ? p.red('FROZEN') : s.policy === 'at-risk' ? p.yellow('at risk') : '',
+  ]
     .filter((x) => x !== '')
     .join(' ');
   return [
