@@ -94,10 +94,10 @@ describe('renderView', () => {
     );
     const availability = lines.find((l) => l.includes('orders/availability'));
     expect(availability).toMatch(/99\.9 %\s+99\.95 %/);
-    expect(availability).toContain(`${'█'.repeat(12)}${'░'.repeat(8)}   62 %`);
+    expect(availability).toContain(`${'█'.repeat(6)}${'░'.repeat(4)}     62 %`);
     expect(availability).toMatch(/0\.4x$/);
     const latency = lines.find((l) => l.includes('orders/latency') && l.includes('%'));
-    expect(latency).toContain(`${'░'.repeat(20)}  -35 %`);
+    expect(latency).toContain(`${'░'.repeat(10)}    -35 %`);
     expect(latency).toMatch(/12\.5x\s+PAGE TICKET FROZEN$/);
     expect(text).toContain(
       'breakers  orders/store: open   orders/pricing: closed   pricing/external: half-open',

@@ -100,6 +100,9 @@ function rateText(rate: number): string {
   return Number.isFinite(rate) ? rate.toFixed(1) : '-';
 }
 
+/** Cells of the budget bar: narrow enough that a row with every marker fits 100 columns. */
+const BAR_CELLS = 10;
+
 /** A bar of `width` cells for the share of budget left (empty below 0, full above 1). */
 function budgetBar(remaining: number, width: number): string {
   const share = Number.isFinite(remaining) ? Math.min(1, Math.max(0, remaining)) : 0;
@@ -143,7 +146,7 @@ function serviceRow(s: ServiceView, p: Palette): string {
 
 function sloRow(s: SloView, p: Palette): string {
   const paint = budgetPaint(s.budgetRemaining, p);
-  const budget = `${paint(budgetBar(s.budgetRemaining, 20))} ${padStart(percentText(s.budgetRemaining, 0), 6)}`;
+  const budget = `${paint(budgetBar(s.budgetRemaining, BAR_CELLS))} ${padStart(percentText(s.budgetRemaining, 0), 8)}`;
   const burn = `${Number.isFinite(s.burnRate) ? s.burnRate.toFixed(1) : '-'}x`;
   const firing = [
     s.alerts.page ? p.red('PAGE') : '',
@@ -208,7 +211,7 @@ export function renderView(state: DemoState, options: ViewOptions = {}): string[
 
   lines.push(
     p.dim(
-      `${padEnd('SLO', 24)}${padStart('objective', 9)}${padStart('attained', 10)}  ${padEnd('error budget left', 27)}${padStart('burn', 8)}`,
+      `${padEnd('SLO', 24)}${padStart('objective', 9)}${padStart('attained', 10)}  ${padEnd('error budget left', BAR_CELLS + 9)}${padStart('burn', 8)}`,
     ),
   );
   if (state.slos.length === 0) lines.push('  (no SLO reported yet)');
