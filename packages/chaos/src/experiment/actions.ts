@@ -5,6 +5,7 @@
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fillDisk } from './disk-fill.js';
+import { fetchFailure } from './fetch-error.js';
 import { chooseShare, findInstances, killInstances } from './instances.js';
 import type { Action, Experiment, FaultsEndpoint, Via } from './model.js';
 import { runCommand } from './process.js';
@@ -193,10 +194,7 @@ async function call(
     });
     return { status: res.status, body: await res.text() };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = timeout.aborted
-      ? 'no answer in time'
-      : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const why = fetchFailure(err, timeout, init.timeoutMs ?? API_TIMEOUT_MS);
     throw new ActionError(`${init.method} ${url}: ${why}`);
   }
 }

@@ -3,6 +3,7 @@
  * HTTP calls and commands.
  */
 import { METRICS } from '@nines/slo';
+import { fetchFailure } from './fetch-error.js';
 import type { ProbeResult } from './journal.js';
 import type { MetricsRecorder } from './metrics/recorder.js';
 import {
@@ -216,10 +217,7 @@ async function httpProbe(
       detail: `${m.method} ${m.url} -> ${res.status}`,
     };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = timeout.aborted
-      ? `no answer within ${m.timeoutMs} ms`
-      : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const why = fetchFailure(err, timeout, m.timeoutMs);
     return {
       pass: false,
       value: null,
