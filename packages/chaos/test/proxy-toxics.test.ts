@@ -56,9 +56,11 @@ describe('latency', () => {
     const client = await dial(port);
     const up = await roundTrip(client, 'one');
     const upArrival = arrivals[0]! - up.sent;
+    // Lower bounds are the toxic's promise; upper bounds only tell "delayed once" from "twice" or
+    // "on the wrong stream", with room for late timers on a busy machine.
     expect(upArrival).toBeGreaterThanOrEqual(95);
-    expect(upArrival).toBeLessThan(115);
-    expect(up.back - arrivals[0]!).toBeLessThan(20);
+    expect(upArrival).toBeLessThan(180);
+    expect(up.back - arrivals[0]!).toBeLessThan(60);
 
     registry!.removeToxic('p', 'latency_upstream');
     // Added on the live connection, on the other stream.
@@ -71,10 +73,10 @@ describe('latency', () => {
       attributes: { latency: 100, jitter: 0 },
     });
     const down = await roundTrip(client, 'two');
-    expect(arrivals[1]! - down.sent).toBeLessThan(20);
+    expect(arrivals[1]! - down.sent).toBeLessThan(60);
     const downDelay = down.back - arrivals[1]!;
     expect(downDelay).toBeGreaterThanOrEqual(95);
-    expect(downDelay).toBeLessThan(115);
+    expect(downDelay).toBeLessThan(180);
     client.destroy();
   });
 
@@ -91,7 +93,7 @@ describe('latency', () => {
     const client = await dial(port);
     const { sent, back } = await roundTrip(client, 'x');
     expect(back - sent).toBeGreaterThanOrEqual(98);
-    expect(back - sent).toBeLessThan(120);
+    expect(back - sent).toBeLessThan(150);
     client.destroy();
   });
 
@@ -117,7 +119,7 @@ describe('latency', () => {
     registry!.addToxic('p', { type: 'latency', toxicity: 0, attributes: { latency: 300 } });
     const client = await dial(port);
     const fast = await roundTrip(client, 'quick');
-    expect(fast.back - fast.sent).toBeLessThan(50);
+    expect(fast.back - fast.sent).toBeLessThan(150);
     // Updating redraws toxicity on the live link.
     registry!.updateToxic('p', 'latency_downstream', { toxicity: 1 });
     const slow = await roundTrip(client, 'slow');
@@ -144,7 +146,7 @@ describe('latency', () => {
 });
 
 describe('bandwidth', () => {
-  it('delivers at the configured rate (1000 KB/s within 5 %)', async () => {
+  it('delivers at the configured rate over a real socket (1000 KB/s: never faster)', async () => {
     await timedEcho();
     const port = await proxyTo(upstream!.address);
     registry!.addToxic('p', { type: 'bandwidth', attributes: { rate: 1000 } });
@@ -156,8 +158,11 @@ describe('bandwidth', () => {
     const r = await got;
     expect(r.data.equals(body)).toBe(true);
     const ms = r.at - start;
+    // Never faster than the rate (5 % for timer granularity). Slower is bounded loosely: on a busy
+    // 2-core machine real timers fire late; the exact pacing is checked on a driven clock in
+    // proxy-stages.test.ts ("bandwidth sends 100 ms slices at its rate").
     expect(ms).toBeGreaterThanOrEqual(570);
-    expect(ms).toBeLessThanOrEqual(630);
+    expect(ms).toBeLessThanOrEqual(1200);
     client.destroy();
   });
 
@@ -194,7 +199,7 @@ describe('slow_close', () => {
     const client = await dial(port);
     const got = await readAll(client);
     expect(got.data.toString()).toBe('bye');
-    expect(got.times[0]! - endedAt).toBeLessThan(50);
+    expect(got.times[0]! - endedAt).toBeLessThan(150);
     expect(got.closedAt - endedAt).toBeGreaterThanOrEqual(190);
     expect(got.closedAt - endedAt).toBeLessThan(400);
   });
