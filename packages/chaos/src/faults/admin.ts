@@ -1,8 +1,10 @@
 /** The fault admin endpoint: the registry over HTTP, behind a bearer token. */
+
 import { timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, numberOption, optionsObject } from '@nines/resilience/options';
+import { readJsonBody } from '../json-body.js';
 import { AUDIT_KEEP } from './audit.js';
 import { type Faults, registries } from './registry.js';
 import type { FaultInput } from './types.js';
@@ -139,7 +141,12 @@ async function handle(
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', 'http://admin');
   const parts = url.pathname.split('/').filter((p) => p !== '');
-  const body = await readBody(req);
+  const body = await readJsonBody(
+    req,
+    MAX_BODY,
+    (status, message) => new HttpError(status, message),
+    'bad JSON in request body',
+  );
 
   if (parts[0] === 'audit' && parts.length === 1) {
     if (method !== 'GET') throw notAllowed(method, url.pathname);
@@ -222,42 +229,6 @@ function missing(id: string): HttpError {
 
 function notAllowed(method: string, path: string): HttpError {
   return new HttpError(405, `method ${method} not allowed on ${path}`);
-}
-
-function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        failed = true;
-        chunks.length = 0;
-        reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(new HttpError(400, `bad request body: ${error.message}`));
-      failed = true;
-    });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8').trim();
-      if (text === '') {
-        resolve(undefined);
-        return;
-      }
-      try {
-        resolve(JSON.parse(text));
-      } catch (error) {
-        reject(new HttpError(400, `bad JSON in request body: ${(error as Error).message}`));
-      }
-    });
-  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

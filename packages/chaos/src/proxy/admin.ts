@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { booleanOption, describe, numberOption, optionsObject } from '@nines/resilience/options';
+import { readJsonBody } from '../json-body.js';
 import { renderProxyMetrics } from './metrics.js';
 import { PopulateError } from './registry.js';
 import { ProxyApiError, type ProxyRegistry } from './types.js';
@@ -80,7 +81,12 @@ export function createProxyAdmin(registry: ProxyRegistry, options?: ProxyAdminOp
       req.resume();
       return;
     }
-    readBody(req, maxBody)
+    readJsonBody(
+      req,
+      maxBody,
+      (status, message) => new ProxyApiError(status, message),
+      'bad request body',
+    )
       .then((body) => route(registry, version, req, body))
       .then(
         (reply) => send(res, reply),
@@ -209,41 +215,6 @@ function objectBody(body: unknown): Record<string, unknown> {
     throw new ProxyApiError(400, 'bad request body: expected a JSON object');
   }
   return body as Record<string, unknown>;
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > max) {
-        failed = true;
-        reject(new ProxyApiError(413, `request body larger than ${max} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(new ProxyApiError(400, `bad request body: ${error.message}`));
-      failed = true;
-    });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8').trim();
-      if (text === '') {
-        resolve(undefined);
-        return;
-      }
-      try {
-        resolve(JSON.parse(text));
-      } catch (error) {
-        reject(new ProxyApiError(400, `bad request body: ${(error as Error).message}`));
-      }
-    });
-  });
 }
 
 function send(res: ServerResponse, reply: Reply): void {
