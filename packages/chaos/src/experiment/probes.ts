@@ -118,6 +118,21 @@ async function measureOnce(
   }
 }
 
+/** A metric value judged against its threshold; no value means no requests in the window. */
+function judged(
+  value: number | undefined,
+  threshold: Threshold,
+  unit: string,
+  window: string,
+  detail: (value: number) => string,
+): Measured {
+  const expected = describeThreshold(threshold, unit);
+  if (value === undefined) {
+    return { pass: true, value: null, expected, detail: `no requests in ${window}`, noData: true };
+  }
+  return { pass: passes(value, threshold), value: round(value), expected, detail: detail(value) };
+}
+
 function fromMetrics(
   m: Extract<Measure, { kind: 'burn-rate' | 'latency' | 'error-ratio' }>,
   ctx: ProbeContext,
@@ -132,25 +147,17 @@ function fromMetrics(
       sli.type === 'latency'
         ? latencyBurnRate(stats, sli.thresholdSeconds, m.slo.objective)
         : availabilityBurnRate(stats, m.slo.objective);
-    const expected = describeThreshold(m.threshold);
     const covered = stats.complete
       ? windowText
       : `${Math.round(stats.coveredMs / 1000)}s of ${windowText}`;
-    if (value === undefined) {
-      return {
-        pass: true,
-        value: null,
-        expected,
-        detail: `no requests in ${covered}`,
-        noData: true,
-      };
-    }
-    return {
-      pass: passes(value, m.threshold),
-      value: round(value),
-      expected,
-      detail: `burn rate ${round(value)} over ${covered} (${stats.requests} requests, ${stats.errors} errors)`,
-    };
+    return judged(
+      value,
+      m.threshold,
+      '',
+      covered,
+      (v) =>
+        `burn rate ${round(v)} over ${covered} (${stats.requests} requests, ${stats.errors} errors)`,
+    );
   }
   const filter = {
     ...(m.route ? { route: m.route } : {}),
@@ -158,42 +165,23 @@ function fromMetrics(
   };
   const stats = recorder.window(m.metrics, filter, m.windowMs);
   if (m.kind === 'latency') {
-    const value = quantileSeconds(stats, m.quantile);
-    const expected = describeThreshold(m.threshold, 's');
     const label = `p${round(m.quantile * 100)}`;
-    if (value === undefined) {
-      return {
-        pass: true,
-        value: null,
-        expected,
-        detail: `no requests in ${windowText}`,
-        noData: true,
-      };
-    }
-    return {
-      pass: passes(value, m.threshold),
-      value: round(value),
-      expected,
-      detail: `${label} ${Math.round(value * 1000)} ms over ${windowText} (${stats.requests} requests)`,
-    };
+    return judged(
+      quantileSeconds(stats, m.quantile),
+      m.threshold,
+      's',
+      windowText,
+      (v) => `${label} ${Math.round(v * 1000)} ms over ${windowText} (${stats.requests} requests)`,
+    );
   }
-  const value = errorRatio(stats);
-  const expected = describeThreshold(m.threshold);
-  if (value === undefined) {
-    return {
-      pass: true,
-      value: null,
-      expected,
-      detail: `no requests in ${windowText}`,
-      noData: true,
-    };
-  }
-  return {
-    pass: passes(value, m.threshold),
-    value: round(value),
-    expected,
-    detail: `${round(value * 100)} % errors over ${windowText} (${stats.errors} of ${stats.requests}; ${METRICS.labels.status} 5xx)`,
-  };
+  return judged(
+    errorRatio(stats),
+    m.threshold,
+    '',
+    windowText,
+    (v) =>
+      `${round(v * 100)} % errors over ${windowText} (${stats.errors} of ${stats.requests}; ${METRICS.labels.status} 5xx)`,
+  );
 }
 
 async function httpProbe(
