@@ -100,7 +100,7 @@ function traffic(url: string, everyMs = 50, maxMs = 60_000) {
   const started = Date.now();
   const timer = setInterval(() => {
     if (Date.now() - started > maxMs) return clearInterval(timer);
-    fetch(url, { signal: AbortSignal.timeout(3000) })
+    fetch(url, { signal: AbortSignal.timeout(15_000) })
       .then(async (r) => {
         await r.arrayBuffer();
         statuses.push(r.status);
@@ -180,10 +180,12 @@ describe('nines chaos run, end to end', () => {
     const front = await startService({
       SERVICE: 'front',
       UPSTREAM: `http://127.0.0.1:${storePort}`,
-      // Retries ride out a restart (about a second); a breaker that opens at three refused
-      // connections in a row would turn the restart into an outage of its own.
-      RETRIES: '15',
-      BREAKER_FAILURES: '50',
+      // Retries ride out a restart (about a second, several on a loaded machine: 40 x 200 ms
+      // covers 8 s). The breaker is kept out of the way: every retry of every request counts as
+      // a refused call, so at 20 requests a second any consecutive-failure threshold opens it
+      // during a slow restart and turns the restart into an outage of its own.
+      RETRIES: '40',
+      BREAKER_FAILURES: '1000000',
       TIMEOUT_MS: '1000',
     });
     const load = traffic(`http://127.0.0.1:${front.port}/work`);
@@ -193,7 +195,7 @@ describe('nines chaos run, end to end', () => {
 slos: slos.yaml
 metrics: { front: "http://127.0.0.1:${front.port}/metrics" }
 instances: { store: { pid-dir: "${pidDir}" } }
-warmup: 2s
+warmup: 5s
 hypothesis:
   every: 1s
   probes:
