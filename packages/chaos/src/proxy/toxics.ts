@@ -226,6 +226,21 @@ abstract class TimedStage extends Stage {
   }
 }
 
+/** A timed stage that holds chunks in a queue; a flush passes them all on at once. */
+abstract class QueuedStage extends TimedStage {
+  protected readonly queue = new ChunkQueue();
+
+  protected flush(): void {
+    this.clearTimers();
+    this.queue.drainTo(this.next);
+    this.drained();
+  }
+
+  protected buffered(): boolean {
+    return this.queue.length > 0;
+  }
+}
+
 /** Pass-through (Toxiproxy's `noop`). */
 export class NoopStage extends Stage {
   protected take(data: Buffer, ts: number): void {
@@ -243,8 +258,7 @@ export class NoopStage extends Stage {
  * Delays each chunk by `latency` ms ± `jitter` relative to its timestamp, keeping order. Chunks
  * are buffered, so the delay does not throttle throughput; one timer serves the queue head.
  */
-export class LatencyStage extends TimedStage {
-  private readonly queue = new ChunkQueue();
+export class LatencyStage extends QueuedStage {
   private latency = 0;
   private jitter = 0;
   private last = Number.NEGATIVE_INFINITY;
@@ -284,24 +298,13 @@ export class LatencyStage extends TimedStage {
     if (q.length > 0) this.arm();
     else this.drained();
   }
-
-  protected flush(): void {
-    this.clearTimers();
-    this.queue.drainTo(this.next);
-    this.drained();
-  }
-
-  protected buffered(): boolean {
-    return this.queue.length > 0;
-  }
 }
 
 /**
  * Limits the link to `rate` KB/s (KB = 1000 bytes): chunks larger than 100 ms worth are split
  * into 100 ms slices. `rate: 0` holds all data (a stalled, half-open connection).
  */
-export class BandwidthStage extends TimedStage {
-  private readonly queue = new ChunkQueue();
+export class BandwidthStage extends QueuedStage {
   private rate = 0;
   private avail = 0;
   private pending = 0;
@@ -352,16 +355,6 @@ export class BandwidthStage extends TimedStage {
       this.next.write(head.subarray(0, this.pending), ts);
     }
     if (!this.done && this.timer === undefined) this.schedule();
-  }
-
-  protected flush(): void {
-    this.clearTimers();
-    this.queue.drainTo(this.next);
-    this.drained();
-  }
-
-  protected buffered(): boolean {
-    return this.queue.length > 0;
   }
 }
 
@@ -469,8 +462,7 @@ export class ResetPeerStage extends TimedStage {
  * Splits each chunk into slices of about `average_size` ± `size_variation` bytes, `delay` µs
  * apart (Toxiproxy's recursive halving).
  */
-export class SlicerStage extends TimedStage {
-  private readonly queue = new ChunkQueue();
+export class SlicerStage extends QueuedStage {
   private avail = 0;
   private readonly cuts: number[] = [];
   private readonly onTimer = (): void => {
@@ -521,15 +513,6 @@ export class SlicerStage extends TimedStage {
     }
     if (q.length > 0) this.timer = unrefTimer(this.link.clock, this.onTimer, this.avail - now);
     else this.drained();
-  }
-
-  protected flush(): void {
-    this.clearTimers();
-    this.queue.drainTo(this.next);
-    this.drained();
-  }
-  protected buffered(): boolean {
-    return this.queue.length > 0;
   }
 }
 
