@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
 /** Exit codes every `nines` command uses. */
 export const EXIT = {
   /** Success. */
@@ -33,4 +35,15 @@ export interface Command {
 /** An error in the command line or a configuration file: reported with exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** Parses options with `parseArgs`, turning its errors into usage errors (exit code 2). */
+export function parseOptions<T extends ParseArgsConfig>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

@@ -10,8 +10,7 @@ import {
   periodMs,
   targetForDowntime,
 } from '@nines/slo';
-import { type Command, EXIT, UsageError } from '../command.js';
-import { parseOptions } from './slo.js';
+import { type Command, EXIT, parseOptions, UsageError } from '../command.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,

@@ -8,17 +8,9 @@ import {
   type PolicyDecision,
   type Slo,
 } from '@nines/slo';
-import { type Command, EXIT, type Io, UsageError } from '../command.js';
+import { type Command, EXIT, type Io, parseOptions, UsageError } from '../command.js';
 import { loadConfig } from '../config.js';
-import {
-  loadSpecs,
-  parseAt,
-  parseOptions,
-  reportSpecError,
-  restoreSlos,
-  share,
-  sloId,
-} from './slo.js';
+import { loadSpecs, parseAt, reportSpecError, restoreSlos, share, sloId } from './slo.js';
 
 const checkHelp = `Usage: nines budget check --spec <file> --snapshot <file> [options]
 

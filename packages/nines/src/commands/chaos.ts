@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   type CheckRun,
   exitCodeOf,
@@ -13,7 +12,7 @@ import {
   runExperiment,
 } from '@nines/chaos';
 import { SpecError } from '@nines/slo';
-import { type Command, EXIT, type Io, UsageError } from '../command.js';
+import { type Command, EXIT, type Io, parseOptions, UsageError } from '../command.js';
 import { clockText, createProgress } from '../progress.js';
 
 const runHelp = `Usage: nines chaos run <experiment.yaml> [options]
@@ -53,12 +52,7 @@ const run: Command = {
   summary: 'run a chaos experiment (or --dry-run it)',
   help: runHelp,
   async run(args, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values, positionals } = parsed;
     if (values.help) {
       io.out(runHelp);
@@ -156,7 +150,7 @@ See "nines chaos run --help" for the experiment file and the exit codes.
 };
 
 function parse(args: readonly string[]) {
-  return parseArgs({
+  return parseOptions({
     args: [...args],
     options: {
       'dry-run': { type: 'boolean' },

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { type Command, EXIT, UsageError } from '../command.js';
+import { type Command, EXIT, parseOptions, UsageError } from '../command.js';
 import type { DemoReport, DemoState } from '../demo/model.js';
 import { renderDemoReport } from '../demo/report.js';
 import { runDemo } from '../demo/run.js';
@@ -50,12 +49,7 @@ export const demo: Command = {
   summary: 'run the orders system with traffic, a live view and a chaos experiment',
   help,
   async run(args, io) {
-    let values: ReturnType<typeof parse>['values'];
-    try {
-      ({ values } = parse(args));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values } = parse(args);
     if (values.help) {
       io.out(help);
       return EXIT.ok;
@@ -120,7 +114,7 @@ export const demo: Command = {
 };
 
 function parse(args: readonly string[]) {
-  return parseArgs({
+  return parseOptions({
     args: [...args],
     options: {
       duration: { type: 'string' },

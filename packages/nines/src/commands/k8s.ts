@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { type HealthOptions, kubernetesProbes, toYaml } from '@nines/health';
-import { type Command, EXIT, UsageError } from '../command.js';
+import { type Command, EXIT, parseOptions, UsageError } from '../command.js';
 import { loadConfig } from '../config.js';
 
 const probesHelp = `Usage: nines k8s probes [options]
@@ -30,12 +29,7 @@ const probes: Command = {
   summary: 'print Kubernetes probes, preStop and grace period for a health configuration',
   help: probesHelp,
   async run(args, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parse(args);
     const { values } = parsed;
     if (values.help) {
       io.out(probesHelp);
@@ -70,7 +64,7 @@ const probes: Command = {
 };
 
 function parse(args: readonly string[]) {
-  return parseArgs({
+  return parseOptions({
     args: [...args],
     options: {
       config: { type: 'string' },

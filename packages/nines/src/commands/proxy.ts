@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { createProxyAdmin, createProxyRegistry, type ProxyInput } from '@nines/chaos';
-import { type Command, EXIT, UsageError } from '../command.js';
+import { type Command, EXIT, parseOptions, UsageError } from '../command.js';
 import { loadConfig } from '../config.js';
 
 const help = `Usage: nines proxy [options]
@@ -32,12 +31,7 @@ export const proxy: Command = {
   summary: 'run the Toxiproxy-compatible fault proxy',
   help,
   async run(args, io) {
-    let values: ReturnType<typeof parse>['values'];
-    try {
-      ({ values } = parse(args));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values } = parse(args);
     if (values.help) {
       io.out(help);
       return EXIT.ok;
@@ -91,7 +85,7 @@ export const proxy: Command = {
 };
 
 function parse(args: readonly string[]) {
-  return parseArgs({
+  return parseOptions({
     args: [...args],
     options: {
       config: { type: 'string' },

@@ -1,6 +1,5 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   type AlertEvaluation,
   type BudgetForecast,
@@ -18,7 +17,7 @@ import {
   type TrackerSnapshot,
   toRulesYaml,
 } from '@nines/slo';
-import { type Command, EXIT, type Io, UsageError } from '../command.js';
+import { type Command, EXIT, type Io, parseOptions, UsageError } from '../command.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -38,17 +37,6 @@ const FORMATS: readonly SpecFormat[] = ['nines', 'openslo', 'sloth'];
 /** `service/name`: how every command names an SLO, and the key of a snapshot map. */
 export function sloId(slo: Slo): string {
   return `${slo.service}/${slo.name}`;
-}
-
-/** Parses options with `parseArgs`, turning its errors into usage errors (exit code 2). */
-export function parseOptions<T extends ParseArgsConfig>(
-  config: T,
-): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 /** A path as given when the process runs where the command was asked to, so messages echo it. */
