@@ -157,6 +157,26 @@ async function chaosRun(dir: string, ...args: string[]) {
   return { ...p, journal };
 }
 
+/** A store, the fault proxy in front of it, and a front calling the store through the proxy. */
+async function frontBehindProxy(env: Record<string, string>) {
+  const store = await startService({ SERVICE: 'store' });
+  const proxy = await startProxy(store.port);
+  const front = await startService({
+    SERVICE: 'front',
+    UPSTREAM: `http://127.0.0.1:${proxy.listen}`,
+    ...env,
+  });
+  return { proxy, front };
+}
+
+/** The in-process faults active in a service, from its admin endpoint. */
+async function activeFaults(service: Service): Promise<unknown[]> {
+  const res = await fetch(`${service.faults}/faults`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return ((await res.json()) as { faults: unknown[] }).faults;
+}
+
 async function toxics(admin: string): Promise<unknown[]> {
   return (await (await fetch(`${admin}/proxies/store/toxics`)).json()) as unknown[];
 }
@@ -239,13 +259,7 @@ method:
   }, 60_000);
 
   it('latency on the store opens the front breaker and the experiment detects the SLO burn', async () => {
-    const store = await startService({ SERVICE: 'store' });
-    const proxy = await startProxy(store.port);
-    const front = await startService({
-      SERVICE: 'front',
-      UPSTREAM: `http://127.0.0.1:${proxy.listen}`,
-      TIMEOUT_MS: '200',
-    });
+    const { proxy, front } = await frontBehindProxy({ TIMEOUT_MS: '200' });
     traffic(`http://127.0.0.1:${front.port}/work`);
     const dir = await workdir({
       'slos.yaml': slos,
@@ -294,13 +308,7 @@ method:
   }, 60_000);
 
   it('an abort condition stops the run mid-way and leaves no fault active', async () => {
-    const store = await startService({ SERVICE: 'store' });
-    const proxy = await startProxy(store.port);
-    const front = await startService({
-      SERVICE: 'front',
-      UPSTREAM: `http://127.0.0.1:${proxy.listen}`,
-      FAULTS_TOKEN: TOKEN,
-    });
+    const { proxy, front } = await frontBehindProxy({ FAULTS_TOKEN: TOKEN });
     traffic(`http://127.0.0.1:${front.port}/work`);
     const dir = await workdir({
       'experiment.yaml': `title: Errors on front trip the abort
@@ -333,23 +341,14 @@ method:
       'undo add-latency:succeeded',
       'undo inject-error:succeeded',
     ]);
-    const faults = (await (
-      await fetch(`${front.faults}/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })
-    ).json()) as { faults: unknown[] };
-    expect(faults.faults).toEqual([]);
+    expect(await activeFaults(front)).toEqual([]);
     expect(await toxics(proxy.admin)).toEqual([]);
     const res = await fetch(`http://127.0.0.1:${front.port}/work`);
     expect(res.status).toBe(200);
   }, 60_000);
 
   it('SIGINT mid-run stops the method and runs every rollback', async () => {
-    const store = await startService({ SERVICE: 'store' });
-    const proxy = await startProxy(store.port);
-    const front = await startService({
-      SERVICE: 'front',
-      UPSTREAM: `http://127.0.0.1:${proxy.listen}`,
-      FAULTS_TOKEN: TOKEN,
-    });
+    const { proxy, front } = await frontBehindProxy({ FAULTS_TOKEN: TOKEN });
     const dir = await workdir({
       'experiment.yaml': `title: Interrupted
 proxy: ${proxy.admin}
@@ -387,9 +386,6 @@ rollbacks:
       'ENOENT',
     );
     expect(await toxics(proxy.admin)).toEqual([]);
-    const faults = (await (
-      await fetch(`${front.faults}/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })
-    ).json()) as { faults: unknown[] };
-    expect(faults.faults).toEqual([]);
+    expect(await activeFaults(front)).toEqual([]);
   }, 60_000);
 });
