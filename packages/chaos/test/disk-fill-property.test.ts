@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import fc from 'fast-check';
@@ -8,23 +8,7 @@ import {
   type DiskFill,
   fillDisk,
 } from '../src/experiment/disk-fill.js';
-
-/** Every path under `dir` with its kind and size (symlinks not followed). */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        out.set(p, 'dir');
-        await walk(p);
-      } else if (e.isSymbolicLink()) out.set(p, 'link');
-      else out.set(p, `file:${(await lstat(p)).size}`);
-    }
-  };
-  await walk(dir);
-  return out;
-}
+import { snapshot } from './tree.js';
 
 function bytesUnder(snap: Map<string, string>, dir: string): number {
   let total = 0;

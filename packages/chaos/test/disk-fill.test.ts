@@ -18,6 +18,7 @@ import {
   fillDisk,
   parseByteSize,
 } from '../src/experiment/disk-fill.js';
+import { snapshot } from './tree.js';
 
 let root: string;
 
@@ -28,23 +29,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-/** Every path under `dir` with its kind and size (symlinks not followed). */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        out.set(p, 'dir');
-        await walk(p);
-      } else if (e.isSymbolicLink()) out.set(p, 'link');
-      else out.set(p, `file:${(await lstat(p)).size}`);
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 async function fileBytes(dir: string): Promise<number> {
   let total = 0;
