@@ -20,8 +20,18 @@ const dirs: string[] = [];
 const stops: Array<() => void> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) stop();
-  for (const c of children.splice(0))
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // SIGTERM first: the supervisor then stops the instances it started (a SIGKILL would leave them
+  // running); whatever has not exited after 5 s is killed.
+  await Promise.all(
+    children.splice(0).map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGTERM');
+      const late = setTimeout(() => c.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(late);
+    }),
+  );
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
