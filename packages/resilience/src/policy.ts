@@ -41,22 +41,36 @@ export function runNext<T>(fn: Operation<T>, ctx: Context, next: Link | null): T
   return next === null ? fn(ctx) : (next.policy[RUN](fn, ctx, next.next) as Promise<T>);
 }
 
+/**
+ * @internal The rejection for an `execute` call that cannot start: an operation that is not a
+ * function, a signal that is not an AbortSignal, or one already aborted. Undefined otherwise.
+ */
+export function refuseCall(operation: unknown, signal: unknown): Promise<never> | undefined {
+  if (typeof operation !== 'function') {
+    return Promise.reject(
+      new TypeError(`execute: operation must be a function, got ${describe(operation)}`),
+    );
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return Promise.reject(
+      new TypeError(`execute: signal must be an AbortSignal, got ${describe(signal)}`),
+    );
+  }
+  if ((signal as AbortSignal | undefined)?.aborted) {
+    return Promise.reject((signal as AbortSignal).reason);
+  }
+  return undefined;
+}
+
 /** @internal Shared `execute` with argument checks; subclasses implement {@link RUN}. */
 export abstract class PolicyBase<Alt = never> implements Policy<Alt> {
   declare readonly [altType]: Alt;
 
   execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt> {
-    if (typeof operation !== 'function') {
-      return Promise.reject(
-        new TypeError(`execute: operation must be a function, got ${describe(operation)}`),
-      );
+    if (typeof operation !== 'function' || signal !== undefined) {
+      const refused = refuseCall(operation, signal);
+      if (refused !== undefined) return refused;
     }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(
-        new TypeError(`execute: signal must be an AbortSignal, got ${describe(signal)}`),
-      );
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
     return this[RUN](operation, Context.root(signal), null);
   }
 

@@ -169,6 +169,21 @@ function cancelBody(value: unknown): void {
 
 function ignore(): void {}
 
+/** Exits the (at most two) interceptors of a first attempt, innermost first. */
+function exitPair(
+  outer: InterceptorPolicy<unknown> | null,
+  outerToken: unknown,
+  outerCtx: Context,
+  inner: InterceptorPolicy<unknown> | null,
+  innerToken: unknown,
+  innerCtx: Context,
+  ok: boolean,
+  outcome: unknown,
+): void {
+  if (inner !== null) inner.exit(innerToken, ok, outcome, innerCtx);
+  if (outer !== null) outer.exit(outerToken, ok, outcome, outerCtx);
+}
+
 class Retry extends PolicyBase implements RetryPolicy {
   readonly maxRetries: number;
   readonly onRetry: Event<RetryEvent>;
@@ -210,29 +225,52 @@ class Retry extends PolicyBase implements RetryPolicy {
   // async frame: its segment (breaker, timeout) is entered inline and the outcome is read by one
   // reaction on the operation's promise, so a success costs no more than that reaction. Only a
   // failed first attempt enters the async loop below. The first attempt allocates no context of
-  // its own when the incoming one is fresh (attempt 0, no refusal): it runs in the caller's.
+  // its own when the incoming one is fresh (attempt 0, no refusal): it runs in the caller's. The
+  // segment's (at most two) interceptors and tokens stay in locals: a frame array per call
+  // measured a tenth of the whole composed call.
   [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T> {
     const list = segmentOf(next);
-    const inner = list === null ? next : next!.next;
+    const rest = list === null ? next : next!.next;
     if (this.#budget !== null) this.#budget.recordAttempt();
     const first = ctx.attempt === 0 && ctx.refusal === undefined ? ctx : Context.delegate(ctx);
     first.attempt = 0;
-    let frame: Frame | null = null;
+    const outer = list === null ? null : list[0]!;
+    const inner = list !== null && list.length === 2 ? list[1]! : null;
+    let outerToken: unknown;
+    let innerToken: unknown;
+    let mid = first;
+    let attemptCtx = first;
+    try {
+      if (outer !== null) {
+        outerToken = outer.enter(first);
+        if (outerToken instanceof Context) mid = outerToken;
+        attemptCtx = mid;
+        if (inner !== null) {
+          try {
+            innerToken = inner.enter(mid);
+          } catch (err) {
+            outer.exit(outerToken, false, err, first);
+            throw err;
+          }
+          if (innerToken instanceof Context) attemptCtx = innerToken;
+        }
+      }
+    } catch (err) {
+      // Refused, with the segment already exited.
+      return this.#loop(fn, ctx, next, first, first, true, err);
+    }
     let result: T | PromiseLike<T>;
     try {
-      // A refusal throws here with the segment already exited.
-      if (list !== null) frame = enterAll(list, first);
-      result = runNext(fn, frame === null ? first : innerContext(frame), inner);
+      result = runNext(fn, attemptCtx, rest);
     } catch (err) {
-      if (frame !== null) exitAll(list!, frame, false, err);
-      return this.#loop(fn, ctx, next, first, frame, true, err);
+      exitPair(outer, outerToken, first, inner, innerToken, mid, false, err);
+      return this.#loop(fn, ctx, next, first, attemptCtx, true, err);
     }
     if (!(result instanceof Promise)) {
       if (result === null || typeof (result as { then?: unknown }).then !== 'function') {
+        exitPair(outer, outerToken, first, inner, innerToken, mid, true, result);
         try {
-          return Promise.resolve(
-            this.#afterFirst(fn, ctx, next, list, first, frame, true, result as T),
-          );
+          return Promise.resolve(this.#afterFirst(fn, ctx, next, first, attemptCtx, true, result));
         } catch (err) {
           return Promise.reject(err); // a throwing retryOnResult predicate
         }
@@ -240,28 +278,32 @@ class Retry extends PolicyBase implements RetryPolicy {
       result = Promise.resolve(result);
     }
     return (result as Promise<T>).then(
-      (value) => this.#afterFirst(fn, ctx, next, list, first, frame, true, value),
-      (err: unknown) => this.#afterFirst(fn, ctx, next, list, first, frame, false, err),
+      (value) => {
+        exitPair(outer, outerToken, first, inner, innerToken, mid, true, value);
+        return this.#afterFirst(fn, ctx, next, first, attemptCtx, true, value);
+      },
+      (err: unknown) => {
+        exitPair(outer, outerToken, first, inner, innerToken, mid, false, err);
+        return this.#afterFirst(fn, ctx, next, first, attemptCtx, false, err);
+      },
     );
   }
 
-  /** The first attempt's outcome: the value on success, else the loop's promise. */
+  /** The first attempt's outcome (segment exited): the value on success, else the loop's promise. */
   #afterFirst<T>(
     fn: Operation<T>,
     ctx: Context,
     next: Link | null,
-    list: readonly InterceptorPolicy<unknown>[] | null,
     first: Context,
-    frame: Frame | null,
+    firstInner: Context,
     ok: boolean,
     outcome: unknown,
   ): T | Promise<T> {
-    if (frame !== null) exitAll(list!, frame, ok, outcome);
     if (ok && !this.#isRetryableResult(outcome)) {
       this.#succeeded();
       return outcome as T;
     }
-    return this.#loop(fn, ctx, next, first, frame, !ok, outcome);
+    return this.#loop(fn, ctx, next, first, firstInner, !ok, outcome);
   }
 
   /** Retries after a failed first attempt (whose segment, if any, is already exited). */
@@ -270,7 +312,7 @@ class Retry extends PolicyBase implements RetryPolicy {
     ctx: Context,
     next: Link | null,
     firstCtx: Context,
-    firstFrame: Frame | null,
+    firstInner: Context,
     firstFailed: boolean,
     firstOutcome: unknown,
   ): Promise<T> {
@@ -279,12 +321,13 @@ class Retry extends PolicyBase implements RetryPolicy {
     const budget = this.#budget;
     let seq: BackoffSequence | null = null;
     let attemptCtx = firstCtx;
-    let frame = firstFrame;
+    // The context the attempt's operation saw (inside its segment).
+    let innerCtx = firstInner;
     let failed = firstFailed;
     let outcome = firstOutcome;
     for (;;) {
       // A failed attempt: every reason to stop, cheapest and most final first.
-      let reason = this.#verdict(ctx, attemptCtx, frame, failed, outcome);
+      let reason = this.#verdict(ctx, attemptCtx, innerCtx, failed, outcome);
       let delay = 0;
       let serverDelay = false;
       if (reason === null) {
@@ -328,12 +371,16 @@ class Retry extends PolicyBase implements RetryPolicy {
       // The next attempt, in a context of its own (fresh refusal, its attempt number).
       attemptCtx = Context.delegate(ctx);
       attemptCtx.attempt = attempt;
-      frame = null;
+      let frame: Frame | null = null;
+      innerCtx = attemptCtx;
       failed = false;
       try {
         // A refusal throws here with the segment already exited.
-        if (list !== null) frame = enterAll(list, attemptCtx);
-        outcome = await runNext(fn, frame === null ? attemptCtx : innerContext(frame), inner);
+        if (list !== null) {
+          frame = enterAll(list, attemptCtx);
+          innerCtx = innerContext(frame);
+        }
+        outcome = await runNext(fn, innerCtx, inner);
       } catch (err) {
         failed = true;
         outcome = err;
@@ -364,15 +411,14 @@ class Retry extends PolicyBase implements RetryPolicy {
   #verdict(
     ctx: Context,
     attemptCtx: Context,
-    frame: Frame | null,
+    innerCtx: Context,
     failed: boolean,
     outcome: unknown,
   ): GiveUpReason | null {
     if (ctx.aborted) return 'cancelled';
     if (failed) {
       if (isRejection(outcome)) return 'circuit-open';
-      if (isAbortError(outcome, frame === null ? attemptCtx : innerContext(frame)))
-        return 'cancelled';
+      if (isAbortError(outcome, innerCtx)) return 'cancelled';
       if (this.#retryOn !== null && !this.#retryOn(outcome)) return 'not-retryable';
     }
     const budget = this.#budget;

@@ -1,6 +1,14 @@
-import type { Context } from './context.js';
+import { Context } from './context.js';
 import { InterceptorPolicy, Segment } from './interceptor.js';
-import { type AltOf, type Link, type Operation, type Policy, PolicyBase, RUN } from './policy.js';
+import {
+  type AltOf,
+  type Link,
+  type Operation,
+  type Policy,
+  PolicyBase,
+  RUN,
+  refuseCall,
+} from './policy.js';
 import { describe } from './validate.js';
 
 /** A composition of policies made by {@link wrap}. */
@@ -26,6 +34,16 @@ class Wrapped<Alt> extends PolicyBase<Alt> implements WrappedPolicy<Alt> {
     this.#chain = chain;
   }
 
+  // Its own execute, so that the call into the head policy is not shared with every other policy
+  // class (a call site that sees many targets is not inlined).
+  override execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | Alt> {
+    if (typeof operation !== 'function' || signal !== undefined) {
+      const refused = refuseCall(operation, signal);
+      if (refused !== undefined) return refused;
+    }
+    return this.#head[RUN](operation, Context.root(signal), this.#chain) as Promise<T | Alt>;
+  }
+
   [RUN]<T>(fn: Operation<T>, ctx: Context, next: Link | null): Promise<T | Alt> {
     let chain = this.#chain;
     if (next !== null) {
@@ -39,23 +57,29 @@ class Wrapped<Alt> extends PolicyBase<Alt> implements WrappedPolicy<Alt> {
   }
 }
 
-/** Merges each run of neighbouring interceptors into one segment (one async frame per call). */
+/**
+ * Merges neighbouring interceptors into segments of at most two (one promise reaction per
+ * segment). Two covers nearly every composition (a breaker and a timeout), and a fixed size lets
+ * the hosts keep a segment's state in locals instead of an array per call; a longer run becomes
+ * several segments, each entered in turn.
+ */
 function fuse(policies: readonly PolicyBase<unknown>[]): PolicyBase<unknown>[] {
   const steps: PolicyBase<unknown>[] = [];
-  let run: InterceptorPolicy<unknown>[] = [];
-  const flush = () => {
-    if (run.length === 1) steps.push(run[0]!);
-    else if (run.length > 1) steps.push(new Segment(run));
-    run = [];
-  };
+  let pending: InterceptorPolicy<unknown> | null = null;
   for (const p of policies) {
-    if (p instanceof InterceptorPolicy) run.push(p);
-    else {
-      flush();
+    if (p instanceof InterceptorPolicy) {
+      if (pending === null) pending = p;
+      else {
+        steps.push(new Segment([pending, p]));
+        pending = null;
+      }
+    } else {
+      if (pending !== null) steps.push(pending);
+      pending = null;
       steps.push(p);
     }
   }
-  flush();
+  if (pending !== null) steps.push(pending);
   return steps;
 }
 

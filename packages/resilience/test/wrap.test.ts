@@ -5,6 +5,7 @@ import {
   type ExecutionContext,
   ManualClock,
   type Policy,
+  retry,
   TimeoutError,
   timeout,
   wrap,
@@ -97,6 +98,34 @@ describe('wrap', () => {
     const p = wrap(new Probe('a', log), new Probe('b', log, true), new Probe('c', log));
     await expect(p.execute(() => log.push('call'))).rejects.toThrow('b refused');
     expect(log).toEqual(['a:enter', 'b:refuse', 'a:exit:err:a']);
+  });
+
+  it('runs a long run of interceptors in order, under a retry host too', async () => {
+    const log: string[] = [];
+    const probes = ['a', 'b', 'c', 'd', 'e'].map((n) => new Probe(n, log));
+    let calls = 0;
+    const p = wrap(retry({ backoff: 0 }), ...probes);
+    await expect(
+      p.execute(() => {
+        log.push(`call${++calls}`);
+        if (calls === 1) throw new Error('once');
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+    const once = (call: string, outcome: string) => [
+      'a:enter',
+      'b:enter',
+      'c:enter',
+      'd:enter',
+      'e:enter',
+      call,
+      `e:exit:${outcome}:e`,
+      `d:exit:${outcome}:d`,
+      `c:exit:${outcome}:c`,
+      `b:exit:${outcome}:b`,
+      `a:exit:${outcome}:a`,
+    ];
+    expect(log).toEqual([...once('call1', 'err'), ...once('call2', 'ok')]);
   });
 
   it('reports a synchronous throw of the operation as a failure to every layer', async () => {
