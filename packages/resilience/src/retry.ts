@@ -261,7 +261,11 @@ class Retry extends PolicyBase implements RetryPolicy {
     }
     let result: T | PromiseLike<T>;
     try {
-      result = runNext(fn, attemptCtx, rest);
+      // runNext inlined: its call sites are shared by every policy, this one by first attempts only.
+      result =
+        rest === null
+          ? fn(attemptCtx)
+          : (rest.policy[RUN](fn, attemptCtx, rest.next) as Promise<T>);
     } catch (err) {
       exitPair(outer, outerToken, first, inner, innerToken, mid, false, err);
       return this.#loop(fn, ctx, next, first, attemptCtx, true, err);
