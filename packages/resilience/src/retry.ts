@@ -169,6 +169,22 @@ function cancelBody(value: unknown): void {
 
 function ignore(): void {}
 
+/** Enters the second interceptor of a segment; on a refusal, exits the first before rethrowing. */
+function enterSecond(
+  outer: InterceptorPolicy<unknown>,
+  outerToken: unknown,
+  outerCtx: Context,
+  inner: InterceptorPolicy<unknown>,
+  ctx: Context,
+): unknown {
+  try {
+    return inner.enter(ctx);
+  } catch (err) {
+    outer.exit(outerToken, false, err, outerCtx);
+    throw err;
+  }
+}
+
 /** Exits the (at most two) interceptors of a first attempt, innermost first. */
 function exitPair(
   outer: InterceptorPolicy<unknown> | null,
@@ -246,12 +262,7 @@ class Retry extends PolicyBase implements RetryPolicy {
         if (outerToken instanceof Context) mid = outerToken;
         attemptCtx = mid;
         if (inner !== null) {
-          try {
-            innerToken = inner.enter(mid);
-          } catch (err) {
-            outer.exit(outerToken, false, err, first);
-            throw err;
-          }
+          innerToken = enterSecond(outer, outerToken, first, inner, mid);
           if (innerToken instanceof Context) attemptCtx = innerToken;
         }
       }
@@ -272,12 +283,9 @@ class Retry extends PolicyBase implements RetryPolicy {
     }
     if (!(result instanceof Promise)) {
       if (result === null || typeof (result as { then?: unknown }).then !== 'function') {
+        // A plain value (rare): kept out of this method, which stays small enough to inline.
         exitPair(outer, outerToken, first, inner, innerToken, mid, true, result);
-        try {
-          return Promise.resolve(this.#afterFirst(fn, ctx, next, first, attemptCtx, true, result));
-        } catch (err) {
-          return Promise.reject(err); // a throwing retryOnResult predicate
-        }
+        return this.#firstValue(fn, ctx, next, first, attemptCtx, result as T);
       }
       result = Promise.resolve(result);
     }
@@ -291,6 +299,22 @@ class Retry extends PolicyBase implements RetryPolicy {
         return this.#afterFirst(fn, ctx, next, first, attemptCtx, false, err);
       },
     );
+  }
+
+  /** A first attempt that returned a plain value (segment exited). */
+  #firstValue<T>(
+    fn: Operation<T>,
+    ctx: Context,
+    next: Link | null,
+    first: Context,
+    firstInner: Context,
+    value: T,
+  ): Promise<T> {
+    try {
+      return Promise.resolve(this.#afterFirst(fn, ctx, next, first, firstInner, true, value));
+    } catch (err) {
+      return Promise.reject(err); // a throwing retryOnResult predicate
+    }
   }
 
   /** The first attempt's outcome (segment exited): the value on success, else the loop's promise. */
