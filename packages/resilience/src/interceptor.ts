@@ -85,13 +85,7 @@ export function enterAll(list: readonly InterceptorPolicy<unknown>[], ctx: Conte
   const first = list[0]!.enter(ctx);
   const mid = first instanceof Context ? first : ctx;
   if (list.length === 1) return [mid, ctx, first];
-  let second: unknown;
-  try {
-    second = list[1]!.enter(mid);
-  } catch (err) {
-    list[0]!.exit(first, false, err, ctx);
-    throw err;
-  }
+  const second = enterSecond(list[0]!, first, ctx, list[1]!, mid);
   return [second instanceof Context ? second : mid, ctx, first, mid, second];
 }
 
@@ -102,8 +96,54 @@ export function exitAll(
   ok: boolean,
   outcome: unknown,
 ): void {
-  if (list.length === 2) list[1]!.exit(frame[4], ok, outcome, frame[3] as Context);
-  list[0]!.exit(frame[2], ok, outcome, frame[1] as Context);
+  const inner = list.length === 2 ? list[1]! : null;
+  exitPair(
+    list[0]!,
+    frame[2],
+    frame[1] as Context,
+    inner,
+    frame[4],
+    frame[3] as Context,
+    ok,
+    outcome,
+  );
+}
+
+/**
+ * @internal Enters the second interceptor of a segment; on a refusal, exits the first (entered
+ * with `outerCtx`, holding `outerToken`) before rethrowing.
+ */
+export function enterSecond(
+  outer: InterceptorPolicy<unknown>,
+  outerToken: unknown,
+  outerCtx: Context,
+  inner: InterceptorPolicy<unknown>,
+  ctx: Context,
+): unknown {
+  try {
+    return inner.enter(ctx);
+  } catch (err) {
+    outer.exit(outerToken, false, err, outerCtx);
+    throw err;
+  }
+}
+
+/**
+ * @internal Exits a segment's (at most two) interceptors, innermost first; a host that keeps the
+ * tokens in locals rather than a {@link Frame} calls it directly.
+ */
+export function exitPair(
+  outer: InterceptorPolicy<unknown> | null,
+  outerToken: unknown,
+  outerCtx: Context,
+  inner: InterceptorPolicy<unknown> | null,
+  innerToken: unknown,
+  innerCtx: Context,
+  ok: boolean,
+  outcome: unknown,
+): void {
+  if (inner !== null) inner.exit(innerToken, ok, outcome, innerCtx);
+  if (outer !== null) outer.exit(outerToken, ok, outcome, outerCtx);
 }
 
 /** @internal Two neighbouring interceptors fused by `wrap`. */

@@ -15,9 +15,10 @@ import { isRejection, TimeoutError } from './errors.js';
 import { Emitter, type Event } from './event.js';
 import {
   enterAll,
+  enterSecond,
   exitAll,
+  exitPair,
   type Frame,
-  type InterceptorPolicy,
   innerContext,
   segmentOf,
 } from './interceptor.js';
@@ -168,37 +169,6 @@ function cancelBody(value: unknown): void {
 }
 
 function ignore(): void {}
-
-/** Enters the second interceptor of a segment; on a refusal, exits the first before rethrowing. */
-function enterSecond(
-  outer: InterceptorPolicy<unknown>,
-  outerToken: unknown,
-  outerCtx: Context,
-  inner: InterceptorPolicy<unknown>,
-  ctx: Context,
-): unknown {
-  try {
-    return inner.enter(ctx);
-  } catch (err) {
-    outer.exit(outerToken, false, err, outerCtx);
-    throw err;
-  }
-}
-
-/** Exits the (at most two) interceptors of a first attempt, innermost first. */
-function exitPair(
-  outer: InterceptorPolicy<unknown> | null,
-  outerToken: unknown,
-  outerCtx: Context,
-  inner: InterceptorPolicy<unknown> | null,
-  innerToken: unknown,
-  innerCtx: Context,
-  ok: boolean,
-  outcome: unknown,
-): void {
-  if (inner !== null) inner.exit(innerToken, ok, outcome, innerCtx);
-  if (outer !== null) outer.exit(outerToken, ok, outcome, outerCtx);
-}
 
 class Retry extends PolicyBase implements RetryPolicy {
   readonly maxRetries: number;
