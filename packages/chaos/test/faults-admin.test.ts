@@ -4,6 +4,7 @@ import { ManualClock } from '@nines/resilience';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFaultAdmin, type FaultAdmin } from '../src/faults/admin.js';
 import { createFaults, type Faults } from '../src/faults/registry.js';
+import { callJson } from './helpers.js';
 
 const TOKEN = 'correct-horse-battery-staple';
 const T0 = Date.UTC(2025, 5, 1);
@@ -21,19 +22,13 @@ afterEach(async () => {
   await admin.close();
 });
 
-async function call(
+function call(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
 ) {
-  const res = await fetch(admin.url + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text), res };
+  return callJson(admin.url, method, path, body, headers);
 }
 
 describe('createFaultAdmin', () => {

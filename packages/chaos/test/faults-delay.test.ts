@@ -4,18 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sampleDelay } from '../src/faults/delay.js';
 import { createFaults } from '../src/faults/registry.js';
 import type { LatencyDistribution } from '../src/faults/types.js';
-
-/** A seeded uniform [0, 1) source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './helpers.js';
 
 const DISTRIBUTIONS: LatencyDistribution[] = ['fixed', 'uniform', 'normal', 'exponential'];
 const unit = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });

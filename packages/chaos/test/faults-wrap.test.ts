@@ -4,18 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InjectedFaultError } from '../src/faults/errors.js';
 import { createFaults } from '../src/faults/registry.js';
-
-/** A seeded uniform [0, 1) source (mulberry32), so shares and delays are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './helpers.js';
 
 /** Settles promise reactions without moving the clock. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

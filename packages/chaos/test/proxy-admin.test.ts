@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createProxyAdmin, type ProxyAdmin } from '../src/proxy/admin.js';
 import { createProxyRegistry } from '../src/proxy/registry.js';
 import type { ProxyRegistry } from '../src/proxy/types.js';
+import { callJson } from './helpers.js';
 
 let registry: ProxyRegistry;
 let admin: ProxyAdmin;
@@ -24,19 +25,8 @@ afterEach(async () => {
   for (const name of Object.keys(registry.list())) await registry.remove(name);
 });
 
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text), res };
+function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return callJson(base, method, path, body, headers);
 }
 
 describe('the admin API', () => {
