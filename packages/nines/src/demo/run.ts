@@ -117,6 +117,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const hypothesis = { checks: 0, misses: 0, last: null as string | null };
   const steps: Array<{ name: string; startMs: number; endMs: number }> = [];
   let ticker: NodeJS.Timeout | undefined;
+  let ticking = true;
   let failure: unknown;
 
   const state = (): DemoState => ({
@@ -196,6 +197,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await collector.tick();
     const tickLoop = async () => {
       await collector?.tick().catch(() => {});
+      // A tick still reading when the run stopped must not arm another one after its clearTimeout.
+      if (!ticking) return;
       options.onState?.(state());
       ticker = setTimeout(tickLoop, 1000);
     };
@@ -272,6 +275,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   } finally {
     phase = 'stopping';
     await load?.stop();
+    ticking = false;
     if (ticker) clearTimeout(ticker);
     await collector?.tick().catch(() => {});
     options.onState?.(state());
