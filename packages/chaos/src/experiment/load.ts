@@ -86,7 +86,7 @@ export async function loadExperiment(
   const slos: Slo[] = [...(options.slos ?? [])];
   if (sloValue) {
     if (sloValue.isMap) sloValue.fail('must be a file or a list of files');
-    const files = isList(sloValue) ? sloValue.list() : [sloValue];
+    const files = sloValue.isList ? sloValue.list() : [sloValue];
     for (const v of files) {
       const p = r.path(v);
       try {
@@ -104,7 +104,7 @@ export async function loadExperiment(
     const f = metricsValue.fields(metricsValue.keys());
     for (const key of metricsValue.keys()) {
       const v = f.required(key);
-      const urls = isList(v) ? v.list().map((u) => r.url(u)) : [r.url(v)];
+      const urls = v.isList ? v.list().map((u) => r.url(u)) : [r.url(v)];
       if (urls.length === 0) v.fail('must list at least one URL');
       metrics[key] = urls;
     }
@@ -354,7 +354,7 @@ class Reader {
   }
 
   statuses(v: Value): number[] {
-    const list = isList(v) ? v.list() : [v];
+    const list = v.isList ? v.list() : [v];
     if (list.length === 0) v.fail('must list at least one status');
     return list.map((s) => this.number(s, { min: 100, max: 599, integer: true }));
   }
@@ -368,7 +368,7 @@ class Reader {
   }
 
   argv(v: Value): string[] {
-    if (isList(v)) {
+    if (v.isList) {
       const list = v.list().map((a) => this.string(a));
       if (list.length === 0) v.fail('must not be empty');
       return list;
@@ -391,17 +391,27 @@ class Reader {
     return { op, value: read(f.required(op)) };
   }
 
-  metricsName(v: Value, ctx: Context): string {
+  /** A name that must be an entry of the experiment's `section` map; `example` is an entry's value. */
+  entry(
+    v: Value,
+    table: Readonly<Record<string, unknown>>,
+    section: string,
+    example: string,
+  ): string {
     const name = this.string(v);
-    if (!(name in ctx.metrics)) {
-      const known = Object.keys(ctx.metrics);
+    if (!(name in table)) {
+      const known = Object.keys(table);
       v.fail(
         known.length
-          ? `no metrics entry named "${name}" (known: ${known.join(', ')})`
-          : `no metrics entry named "${name}": add metrics: { ${name}: http://host:port/metrics }`,
+          ? `no ${section} entry named "${name}" (known: ${known.join(', ')})`
+          : `no ${section} entry named "${name}": add ${section}: { ${name}: ${example} }`,
       );
     }
     return name;
+  }
+
+  metricsName(v: Value, ctx: Context): string {
+    return this.entry(v, ctx.metrics, 'metrics', 'http://host:port/metrics');
   }
 
   probe(pv: Value, ctx: Context): Probe {
@@ -555,18 +565,8 @@ class Reader {
   }
 
   faultsVia(b: Fields, ctx: Context): FaultsVia {
-    const fv = b.required('faults');
-    const faults = this.string(fv);
-    if (!(faults in ctx.faults)) {
-      const known = Object.keys(ctx.faults);
-      fv.fail(
-        known.length
-          ? `no faults entry named "${faults}" (known: ${known.join(', ')})`
-          : `no faults entry named "${faults}": add faults: { ${faults}: { url: ..., token: ... } }`,
-      );
-    }
     return {
-      faults,
+      faults: this.entry(b.required('faults'), ctx.faults, 'faults', '{ url: ..., token: ... }'),
       target: this.string(b.required('target', 'the name the service gave the call')),
     };
   }
@@ -632,16 +632,12 @@ class Reader {
       }
       case 'kill': {
         const b = body.fields(['instances', 'signal', 'share']);
-        const gv = b.required('instances');
-        const group = this.string(gv);
-        if (!(group in ctx.instances)) {
-          const known = Object.keys(ctx.instances);
-          gv.fail(
-            known.length
-              ? `no instances entry named "${group}" (known: ${known.join(', ')})`
-              : `no instances entry named "${group}": add instances: { ${group}: { pid-dir: ./run } }`,
-          );
-        }
+        const group = this.entry(
+          b.required('instances'),
+          ctx.instances,
+          'instances',
+          '{ pid-dir: ./run }',
+        );
         const signal = b.has('signal')
           ? this.string(b.required('signal')).toUpperCase()
           : 'SIGKILL';
@@ -760,17 +756,9 @@ class Reader {
   }
 }
 
-function isList(v: Value): boolean {
-  return v.isList;
-}
-
+/** The line a value starts on (the position a SpecError at it would carry). */
 function lineOf(v: Value): number {
-  try {
-    const { line } = v.error('');
-    return line;
-  } catch {
-    return 1;
-  }
+  return v.error('').line;
 }
 
 function defaultProbeName(m: Measure): string {
