@@ -28,15 +28,7 @@ export interface Watched {
 
 /** The `GET /slo` answer of a service. */
 interface SloAnswer {
-  readonly slos: ReadonlyArray<{
-    readonly name: string;
-    readonly objective: number;
-    readonly attainment: number;
-    readonly budgetRemaining: number;
-    readonly burnRate: number;
-    readonly alerts: { readonly page: boolean; readonly ticket: boolean };
-    readonly policy?: string;
-  }>;
+  readonly slos: ReadonlyArray<Omit<SloView, 'service' | 'policy'> & { readonly policy?: string }>;
   readonly events: ReadonlyArray<{
     readonly type: 'fired' | 'resolved';
     readonly slo: string;
