@@ -36,11 +36,11 @@ export class FaultRecord {
     return t.includes('*') || t.includes(name);
   }
 
-  /** Renews the time to live from `now`. */
-  renew(ttlMs: number, now: number): void {
+  /** Renews the time to live from `now`; `json` is {@link snapshot} of the renewed times. */
+  renew(ttlMs: number, now: number, json: Fault): void {
     this.ttlMs = ttlMs;
     this.expiresAt = now + ttlMs;
-    this.json = this.snapshot();
+    this.json = json;
   }
 
   /** Ends the fault: wrappers skip it from now on and hung calls proceed. */
@@ -51,16 +51,17 @@ export class FaultRecord {
     if (hangers) for (const release of hangers) release();
   }
 
-  snapshot(): Fault {
+  /** The fault as JSON, with its own times or, for a renewal about to be recorded, the new ones. */
+  snapshot(ttlMs = this.ttlMs, expiresAt = this.expiresAt): Fault {
     const s = this.spec;
     const base = {
       id: this.id,
       kind: s.kind,
       target: Object.freeze([...s.targets]),
       probability: s.probability,
-      ttlMs: this.ttlMs,
+      ttlMs,
       createdAt: iso(this.createdAt),
-      expiresAt: iso(this.expiresAt),
+      expiresAt: iso(expiresAt),
       ...(s.note === undefined ? {} : { note: s.note }),
     };
     let json: Fault;

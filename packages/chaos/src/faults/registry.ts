@@ -196,13 +196,10 @@ class Registry implements Faults, FaultCore {
     const record = this.#active.get(id);
     if (record === undefined) return undefined;
     const now = this.time.now();
-    const entry = this.#entry('extend', actor, {
-      ...record.json,
-      ttlMs: ttl,
-      expiresAt: iso(now + ttl),
-    } as Fault);
-    this.#sink?.(entry);
-    record.renew(ttl, now);
+    const renewed = record.snapshot(ttl, now + ttl);
+    const entry = this.#entry('extend', actor, renewed);
+    this.#sink?.(entry); // before the change, as for inject
+    record.renew(ttl, now, renewed);
     this.#changed();
     this.#publish(entry);
     return record.json;
