@@ -5,7 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadSloFiles, type Slo } from '@nines/slo';
-import { type Fields, parseSeconds, readSpec, SpecError, type Value } from '@nines/slo/spec-reader';
+import {
+  type Fields,
+  parseSeconds,
+  percentToFraction,
+  readSpec,
+  SpecError,
+  type Value,
+} from '@nines/slo/spec-reader';
 import { parseByteSize } from './disk-fill.js';
 import type {
   Action,
@@ -332,7 +339,8 @@ class Reader {
     if (typeof raw === 'number') n = raw;
     else if (typeof raw === 'string') {
       const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(raw.trim());
-      if (m) n = Number(m[1]) / 100;
+      // Through the decimal text, so 14.4% is 0.144 rather than 0.14400000000000002.
+      if (m) n = percentToFraction(Number(m[1]));
     }
     if (n === undefined || !Number.isFinite(n)) {
       return v.fail(`must be a percentage (25%) or a fraction (0.25), got ${v.text}`);
