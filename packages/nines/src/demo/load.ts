@@ -227,7 +227,6 @@ export function createLoad(options: LoadOptions): Load {
   };
 
   const send = (request: LoadRequest): void => {
-    const route = routeOf(request);
     inFlight += 1;
     sent += 1;
     sentTimes.push(clock.now());
@@ -258,7 +257,7 @@ export function createLoad(options: LoadOptions): Load {
       byStatus[key] = (byStatus[key] ?? 0) + 1;
       if (onResult !== undefined) {
         try {
-          onResult({ status, ms, route });
+          onResult({ status, ms, route: routeOf(request) });
         } catch {
           // A listener's bug must not stop the traffic.
         }
