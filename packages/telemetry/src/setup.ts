@@ -305,7 +305,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   // RED metrics, SLOs and the access line read everything from the finished request, so they run
   // without switching to the request's context; a customised logger still logs through pino there.
   const redSink: RequestSink = (f) => red.record(f.route, f.method, f.status, f.durationSeconds);
-  const accessSink: RequestSink = (f) => {
+  const accessSink: RequestSink = (f) =>
     writeRequestLine(
       logger,
       f.spanContext,
@@ -316,7 +316,6 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
       f.durationSeconds * 1000,
       f.path,
     );
-  };
   // A customised logger logs through pino, inside the request's context (its mixin reads it).
   const pinoAccessSink: RequestSink = (f) =>
     logAccess(logger, f.method, f.route, f.status, f.durationSeconds * 1000, { path: f.path });

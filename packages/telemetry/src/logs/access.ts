@@ -1,6 +1,6 @@
 import { describe } from '@nines/resilience/options';
 import type { Logger } from 'pino';
-import { writePlainAccessLine } from './fast-line.js';
+import { accessLevelOf, writePlainAccessLine } from './fast-line.js';
 import { assertLogger } from './stream.js';
 
 /** Level of an access line: what an operator should look at first. */
@@ -35,7 +35,7 @@ function checkStatus(owner: string, status: unknown): asserts status is number {
  */
 export function accessLogLevel(status: number): AccessLogLevel {
   checkStatus('accessLogLevel', status);
-  return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  return accessLevelOf(status);
 }
 
 /**
@@ -82,7 +82,7 @@ export function logAccess(
       `logAccess: argument "extra" must be an object or undefined, got ${describe(extra)}`,
     );
   }
-  const level: AccessLogLevel = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  const level: AccessLogLevel = accessLevelOf(status);
   if (writePlainAccessLine(logger, level, method, route, status, durationMs, extra)) return;
   if (!logger.isLevelEnabled(level)) return;
   const line: AccessLine & Record<string, unknown> = {

@@ -85,11 +85,16 @@ function quote(v: string): string {
   return q;
 }
 
+/** @internal The access line's level for a status: error for 5xx, warn for 4xx, info otherwise. */
+export function accessLevelOf(status: number): 'info' | 'warn' | 'error' {
+  return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+}
+
 /**
- * The access line of one request for a logger of the default shape, from what the instrumentation
- * measured (span context and correlation id included, so no context lookup): the same bytes as
- * {@link writePlainAccessLine} inside the request's context. Returns false when the logger is not
- * of the default shape (the caller then logs through pino within the request's context).
+ * The access line of one request, from what the instrumentation measured (span context and
+ * correlation id included, so no context lookup): the same bytes as {@link writePlainAccessLine}
+ * inside the request's context. Only for a logger {@link isPlainLogger} accepts, which the caller
+ * checks once rather than on every request.
  *
  * @internal
  */
@@ -102,12 +107,10 @@ export function writeRequestLine(
   status: number,
   durationMs: number,
   path: string,
-): boolean {
-  if (!plainLoggers.has(logger)) return false;
-  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+): void {
   writeLine(
     logger,
-    level,
+    accessLevelOf(status),
     spanContext,
     correlationId,
     method,
@@ -116,7 +119,6 @@ export function writeRequestLine(
     durationMs,
     `,"path":${JSON.stringify(path)}`,
   );
-  return true;
 }
 
 /** The one place the access line's bytes are put together (pino's shape for a default logger). */
