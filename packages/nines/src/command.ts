@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Exit codes every `nines` command uses. */
@@ -46,4 +47,9 @@ export function parseOptions<T extends ParseArgsConfig>(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** A path as given when the process runs where the command was asked to, so messages echo it. */
+export function userPath(path: string, io: Io): string {
+  return isAbsolute(path) || io.cwd === process.cwd() ? path : resolve(io.cwd, path);
 }

@@ -12,7 +12,7 @@ import {
   runExperiment,
 } from '@nines/chaos';
 import { SpecError } from '@nines/slo';
-import { type Command, EXIT, type Io, parseOptions, UsageError } from '../command.js';
+import { type Command, EXIT, type Io, parseOptions, UsageError, userPath } from '../command.js';
 import { clockText, createProgress } from '../progress.js';
 
 const runHelp = `Usage: nines chaos run <experiment.yaml> [options]
@@ -73,12 +73,9 @@ const run: Command = {
     }
     const maxFillBytes =
       values['max-fill'] === undefined ? undefined : parseSize(values['max-fill']);
-    // Messages name the file as it was typed, when that path means the same file here.
-    const file =
-      resolve(io.cwd) === process.cwd() ? positionals[0]! : resolve(io.cwd, positionals[0]!);
     let experiment: Awaited<ReturnType<typeof loadExperimentFile>>;
     try {
-      experiment = await loadExperimentFile(file, { env });
+      experiment = await loadExperimentFile(userPath(positionals[0]!, io), { env });
     } catch (err) {
       if (err instanceof SpecError) throw new UsageError(err.message);
       const code = (err as NodeJS.ErrnoException).code;

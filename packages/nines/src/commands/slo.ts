@@ -1,5 +1,5 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { extname, isAbsolute, join, resolve } from 'node:path';
+import { extname, join } from 'node:path';
 import {
   type AlertEvaluation,
   type BudgetForecast,
@@ -17,7 +17,7 @@ import {
   type TrackerSnapshot,
   toRulesYaml,
 } from '@nines/slo';
-import { type Command, EXIT, type Io, parseOptions, UsageError } from '../command.js';
+import { type Command, EXIT, type Io, parseOptions, UsageError, userPath } from '../command.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -37,11 +37,6 @@ const FORMATS: readonly SpecFormat[] = ['nines', 'openslo', 'sloth'];
 /** `service/name`: how every command names an SLO, and the key of a snapshot map. */
 export function sloId(slo: Slo): string {
   return `${slo.service}/${slo.name}`;
-}
-
-/** A path as given when the process runs where the command was asked to, so messages echo it. */
-function userPath(path: string, io: Io): string {
-  return isAbsolute(path) || io.cwd === process.cwd() ? path : resolve(io.cwd, path);
 }
 
 function errnoCode(err: unknown): string {
