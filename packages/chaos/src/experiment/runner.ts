@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { type Clock, systemClock } from '@nines/resilience';
+import { type Clock, systemClock, type TimerHandle } from '@nines/resilience';
 import {
   clockOption,
   functionOption,
@@ -13,6 +13,7 @@ import {
   optionsObject,
 } from '@nines/resilience/options';
 import { type ActionContext, performAction } from './actions.js';
+import { DEFAULT_DISK_FILL_MAX_BYTES } from './disk-fill.js';
 import type {
   ActivityRecord,
   CheckRun,
@@ -98,7 +99,7 @@ interface Change {
   readonly step: string;
   readonly type: string;
   readonly undo: () => Promise<unknown>;
-  timer?: unknown;
+  timer?: TimerHandle;
   done: boolean;
   pending?: Promise<void>;
   readonly stage?: number;
@@ -144,10 +145,13 @@ export async function runExperiment(
     o.onEvent,
     undefined,
   );
-  const maxFillBytes = numberOption(OWNER, 'maxFillBytes', o.maxFillBytes, 1024 ** 3, {
-    min: 0,
-    integer: true,
-  });
+  const maxFillBytes = numberOption(
+    OWNER,
+    'maxFillBytes',
+    o.maxFillBytes,
+    DEFAULT_DISK_FILL_MAX_BYTES,
+    { min: 0, integer: true },
+  );
   if (o.fillRoot !== undefined && (typeof o.fillRoot !== 'string' || o.fillRoot === '')) {
     throw new TypeError(`${OWNER}: option "fillRoot" must be a non-empty path`);
   }
@@ -180,7 +184,7 @@ export async function runExperiment(
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const onAbort = () => {
-        clock.clearTimeout(handle as never);
+        clock.clearTimeout(handle);
         reject(signal!.reason);
       };
       const handle = clock.setTimeout(() => {
@@ -361,7 +365,7 @@ export async function runExperiment(
   const undoChange = (c: Change, list: ActivityRecord[]): Promise<void> => {
     if (c.done) return c.pending ?? Promise.resolve();
     c.done = true;
-    if (c.timer !== undefined) clock.clearTimeout(c.timer as never);
+    if (c.timer !== undefined) clock.clearTimeout(c.timer);
     const start = clock.now();
     c.pending = c.undo().then(
       (output) => {
@@ -378,9 +382,29 @@ export async function runExperiment(
   };
   const stageOf = (c: Change) => (c.stage !== undefined ? { stage: c.stage } : {});
 
+  const actionContext = (
+    stepName: string,
+    signal: AbortSignal,
+    shares: Pick<ActionContext, 'requestShare' | 'instanceShare'> = {},
+  ): ActionContext => ({
+    experiment: exp,
+    fetch: doFetch,
+    random,
+    ...shares,
+    maxFillBytes,
+    fillRoot,
+    runId,
+    stepName,
+    signal,
+  });
+
   const runSteps = async (steps: readonly Step[], stage: number | undefined) => {
-    const share = stage ?? exp.blastRadius.requests;
+    const requestShare = stage ?? exp.blastRadius.requests;
     const instanceShare = stage ?? exp.blastRadius.instances;
+    const shares = {
+      ...(requestShare !== undefined ? { requestShare } : {}),
+      ...(instanceShare !== undefined ? { instanceShare } : {}),
+    };
     const st = stage !== undefined ? { stage } : {};
     for (const step of steps) {
       if (methodCtl.signal.aborted) return;
@@ -411,20 +435,11 @@ export async function runExperiment(
         });
         continue;
       }
-      const ctx: ActionContext = {
-        experiment: exp,
-        fetch: doFetch,
-        random,
-        ...(share !== undefined ? { requestShare: share } : {}),
-        ...(instanceShare !== undefined ? { instanceShare } : {}),
-        maxFillBytes,
-        fillRoot,
-        runId,
-        stepName: step.name,
-        signal: methodCtl.signal,
-      };
       try {
-        const performed = await performAction(action, ctx);
+        const performed = await performAction(
+          action,
+          actionContext(step.name, methodCtl.signal, shares),
+        );
         if (performed.undo) {
           const change: Change = {
             step: step.name,
@@ -528,16 +543,10 @@ export async function runExperiment(
         continue;
       }
       try {
-        const performed = await performAction(step.action, {
-          experiment: exp,
-          fetch: doFetch,
-          random,
-          maxFillBytes,
-          fillRoot,
-          runId,
-          stepName: step.name,
-          signal: rollbackCtl.signal,
-        });
+        const performed = await performAction(
+          step.action,
+          actionContext(step.name, rollbackCtl.signal),
+        );
         record(rollbacks, step.name, step.action.kind, start, 'succeeded', {
           output: performed.output,
         });
