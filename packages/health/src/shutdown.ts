@@ -9,6 +9,7 @@ import {
   systemClock,
   TimeoutError,
 } from '@nines/resilience';
+import { booleanOption, clockOption, optionsObject } from '@nines/resilience/options';
 import { type AttachableServer, ConnectionTracker } from './connections.js';
 import { DEFAULTS, type ShutdownOptions } from './options.js';
 import type { HealthState } from './state.js';
@@ -235,16 +236,7 @@ function msOption(owner: string, name: string, value: unknown, fallback: number)
 }
 
 function resolveOptions(options: unknown): Resolved {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(`${OWNER}: options must be an object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!(KNOWN as readonly string[]).includes(key)) {
-      throw new TypeError(`${OWNER}: unknown option "${key}" (known: ${KNOWN.join(', ')})`);
-    }
-  }
-  const o = options as ShutdownOptions;
+  const o = optionsObject<ShutdownOptions>(OWNER, options, KNOWN);
   const d = DEFAULTS.shutdown;
 
   let signals: readonly NodeJS.Signals[] = d.signals;
@@ -264,34 +256,13 @@ function resolveOptions(options: unknown): Resolved {
     signals = [...new Set(o.signals)];
   }
 
-  if (o.exit !== undefined && typeof o.exit !== 'boolean') {
-    throw new TypeError(`${OWNER}: option "exit" must be a boolean, got ${describe(o.exit)}`);
-  }
-
-  let clock: Clock = systemClock;
-  if (o.clock !== undefined) {
-    const c = o.clock as Partial<Clock> | null;
-    if (
-      c === null ||
-      typeof c !== 'object' ||
-      typeof c.now !== 'function' ||
-      typeof c.setTimeout !== 'function' ||
-      typeof c.clearTimeout !== 'function'
-    ) {
-      throw new TypeError(
-        `${OWNER}: option "clock" must have now(), setTimeout() and clearTimeout(), got ${describe(o.clock)}`,
-      );
-    }
-    clock = c as Clock;
-  }
-
   return {
     signals,
     drainDelayMs: msOption(OWNER, 'drainDelayMs', o.drainDelayMs, d.drainDelayMs),
     requestTimeoutMs: msOption(OWNER, 'requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs),
     hookTimeoutMs: msOption(OWNER, 'hookTimeoutMs', o.hookTimeoutMs, d.hookTimeoutMs),
-    exit: o.exit ?? d.exit,
-    clock,
+    exit: booleanOption(OWNER, 'exit', o.exit, d.exit),
+    clock: clockOption<Clock>(OWNER, o.clock, systemClock),
   };
 }
 
