@@ -274,18 +274,16 @@ export async function runExperiment(
     for (const r of await recorder.scrape()) {
       scrapes[r.url] ??= { ok: 0, failed: 0 };
       const h = scrapes[r.url]!;
-      const wasUp = h.lastError === undefined && h.ok + h.failed > 0;
-      const first = h.ok + h.failed === 0;
+      // lastError is set exactly while the URL is down: announce each change, not every scrape.
       if (r.ok) {
         h.ok++;
-        if (h.lastError !== undefined || first) {
-          if (!first) emit({ type: 'scrape', url: r.url, up: true, elapsedMs: elapsed() });
+        if (h.lastError !== undefined) {
+          emit({ type: 'scrape', url: r.url, up: true, elapsedMs: elapsed() });
           delete h.lastError;
         }
       } else {
         h.failed++;
-        // Announce a URL going down once, not at every failed scrape.
-        if (wasUp || first) {
+        if (h.lastError === undefined) {
           emit({
             type: 'scrape',
             url: r.url,
