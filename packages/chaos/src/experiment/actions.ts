@@ -47,10 +47,9 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
   switch (action.kind) {
     case 'add-latency':
       return 'proxy' in action.via
-        ? proxyToxic(ctx, action.via.proxy, action.durationMs, {
+        ? proxyToxic(ctx, action.via.proxy, action.durationMs, action.share, {
             type: 'latency',
             attributes: { latency: action.latencyMs, jitter: action.jitterMs },
-            toxicity: action.share ?? ctx.requestShare ?? 1,
           })
         : injectFault(ctx, action.via, action.durationMs, action.share, {
             kind: 'latency',
@@ -62,10 +61,9 @@ export async function performAction(action: Action, ctx: ActionContext): Promise
         // refuse: the proxy stops listening and drops connections; hang: a timeout toxic with no
         // timeout keeps connections open and drops their data.
         if (action.mode === 'refuse') return disableProxy(ctx, action.via.proxy);
-        return proxyToxic(ctx, action.via.proxy, action.durationMs, {
+        return proxyToxic(ctx, action.via.proxy, action.durationMs, action.share, {
           type: 'timeout',
           attributes: { timeout: 0 },
-          toxicity: action.share ?? ctx.requestShare ?? 1,
         });
       }
       return injectFault(ctx, action.via, action.durationMs, action.share, {
@@ -148,11 +146,9 @@ async function kill(
     const why = skipped.map((s) => `${s.source}: ${s.reason}`).join('; ');
     throw new ActionError(`no live instance in "${action.instances}"${why ? ` (${why})` : ''}`);
   }
-  const share = action.share ?? ctx.instanceShare;
-  const chosen =
-    share === undefined
-      ? chooseShare(instances, 1 / instances.length, ctx.random)
-      : chooseShare(instances, share, ctx.random);
+  // Without a share (or a blast radius), one instance.
+  const share = action.share ?? ctx.instanceShare ?? 1 / instances.length;
+  const chosen = chooseShare(instances, share, ctx.random);
   const results = await killInstances(chosen, { signal: action.signal, signalAbort: ctx.signal });
   const failed = results.filter((r) => !r.killed);
   if (failed.length) {
@@ -218,11 +214,12 @@ async function proxyToxic(
   ctx: ActionContext,
   proxy: string,
   durationMs: number | undefined,
-  toxic: { type: string; attributes: Record<string, number>; toxicity: number },
+  share: number | undefined,
+  toxic: { type: string; attributes: Record<string, number> },
 ): Promise<Performed> {
-  const base = ctx.experiment.proxy.replace(/\/$/, '');
   const name = toxicName(ctx);
-  const url = `${base}/proxies/${encodeURIComponent(proxy)}/toxics`;
+  const toxicity = share ?? ctx.requestShare ?? 1;
+  const url = `${proxyUrl(ctx, proxy)}/toxics`;
   const res = await call(ctx, url, {
     method: 'POST',
     // ttl_ms (a nines extension of the Toxiproxy API) removes the toxic even if this runner dies.
@@ -230,6 +227,7 @@ async function proxyToxic(
       name,
       stream: 'downstream',
       ...toxic,
+      toxicity,
       ttl_ms: durationMs ?? ctx.experiment.faultTtlMs,
     }),
   });
@@ -240,7 +238,7 @@ async function proxyToxic(
       proxy,
       toxic: name,
       type: toxic.type,
-      toxicity: toxic.toxicity,
+      toxicity,
       attributes: toxic.attributes,
     },
     undo: async () => {
@@ -255,8 +253,13 @@ async function proxyToxic(
   };
 }
 
+/** The admin API address of one proxy of the fault proxy. */
+function proxyUrl(ctx: ActionContext, proxy: string): string {
+  return `${ctx.experiment.proxy.replace(/\/$/, '')}/proxies/${encodeURIComponent(proxy)}`;
+}
+
 async function disableProxy(ctx: ActionContext, proxy: string): Promise<Performed> {
-  const url = `${ctx.experiment.proxy.replace(/\/$/, '')}/proxies/${encodeURIComponent(proxy)}`;
+  const url = proxyUrl(ctx, proxy);
   const res = await call(ctx, url, { method: 'POST', body: JSON.stringify({ enabled: false }) });
   if (res.status !== 200) throw apiError(`disable proxy ${proxy}`, res);
   return {
