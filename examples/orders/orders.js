@@ -18,7 +18,15 @@ import { httpCheck } from '@nines/health';
 import { BrokenCircuitError, circuitBreaker, TimeoutError, timeout, wrap } from '@nines/resilience';
 import { errorBudgetPolicy, evaluatePolicy, loadSloFile, sloTracker } from '@nines/slo';
 import { bridgeCircuitBreaker } from '@nines/telemetry';
-import { createService, envUrl, fail, HttpError, readJson, sendJson } from './wiring.js';
+import {
+  createService,
+  envUrl,
+  fail,
+  HttpError,
+  orderItems,
+  readJson,
+  sendJson,
+} from './wiring.js';
 
 const STORE_URL = envUrl('STORE_URL');
 const PRICING_URL = envUrl('PRICING_URL');
@@ -213,22 +221,12 @@ const ORDER_PATH = /^\/orders\/(\d{1,15})$/;
 const SKU = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 function parseItems(body) {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new HttpError(400, 'body must be a JSON object with "items"');
-  }
-  const { items } = body;
-  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_ITEMS) {
-    throw new HttpError(400, `items must be an array of 1 to ${MAX_ITEMS} items`);
-  }
-  return items.map((it, i) => {
-    if (it === null || typeof it !== 'object' || Array.isArray(it)) {
-      throw new HttpError(400, `items[${i}] must be an object with sku and qty`);
-    }
+  return orderItems(body, MAX_ITEMS, 'sku and qty', (it, at) => {
     if (typeof it.sku !== 'string' || !SKU.test(it.sku)) {
-      throw new HttpError(400, `items[${i}].sku must be a product code such as SKU-001`);
+      throw new HttpError(400, `${at}.sku must be a product code such as SKU-001`);
     }
     if (!Number.isInteger(it.qty) || it.qty < 1 || it.qty > 100) {
-      throw new HttpError(400, `items[${i}].qty must be an integer from 1 to 100`);
+      throw new HttpError(400, `${at}.qty must be an integer from 1 to 100`);
     }
     return { sku: it.sku, qty: it.qty };
   });

@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createService, fail, HttpError, readJson, sendJson } from './wiring.js';
+import { createService, fail, HttpError, orderItems, readJson, sendJson } from './wiring.js';
 
 const PRODUCTS = 100;
 const SEED_ORDERS = 200;
@@ -168,18 +168,7 @@ function latestOrders() {
 
 /** Checks a POST body; the error names the field at fault. */
 function parseItems(body) {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new HttpError(400, 'body must be a JSON object with "items"');
-  }
-  const { items } = body;
-  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_ITEMS) {
-    throw new HttpError(400, `items must be an array of 1 to ${MAX_ITEMS} items`);
-  }
-  return items.map((it, i) => {
-    const at = `items[${i}]`;
-    if (it === null || typeof it !== 'object' || Array.isArray(it)) {
-      throw new HttpError(400, `${at} must be an object with sku, qty and price`);
-    }
+  return orderItems(body, MAX_ITEMS, 'sku, qty and price', (it, at) => {
     if (typeof it.sku !== 'string' || it.sku.length === 0) {
       throw new HttpError(400, `${at}.sku must be a non-empty string`);
     }

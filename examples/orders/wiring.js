@@ -91,6 +91,27 @@ export async function readJson(req, limit = 64 * 1024) {
 }
 
 /**
+ * The items of an order body `{"items":[...]}`: 1 to `max` objects (`fields` names what each must
+ * hold), each checked and mapped by `check(item, at)`, where `at` (`items[2]`) names it in errors.
+ */
+export function orderItems(body, max, fields, check) {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'body must be a JSON object with "items"');
+  }
+  const { items } = body;
+  if (!Array.isArray(items) || items.length === 0 || items.length > max) {
+    throw new HttpError(400, `items must be an array of 1 to ${max} items`);
+  }
+  return items.map((it, i) => {
+    const at = `items[${i}]`;
+    if (it === null || typeof it !== 'object' || Array.isArray(it)) {
+      throw new HttpError(400, `${at} must be an object with ${fields}`);
+    }
+    return check(it, at);
+  });
+}
+
+/**
  * Sets up the telemetry of one service: spans over OTLP when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
  * (or OTEL_EXPORTER_OTLP_ENDPOINT) is set, else created for the logs and the propagation only;
  * JSON logs on stdout with trace ids; RED metrics; the SLO trackers in `slos`, fed once per
