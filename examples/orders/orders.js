@@ -44,7 +44,8 @@ const ALERT_PAIRS = [
   { severity: 'page', burnRate: 10, longWindowMs: 30_000, shortWindowMs: 5_000 },
   { severity: 'ticket', burnRate: 5, longWindowMs: 60_000, shortWindowMs: 10_000 },
 ];
-const PAGE_SHORT_MS = 5_000;
+// GET /slo reports the burn rate over the page's short window.
+const PAGE_SHORT_MS = ALERT_PAIRS[0].shortWindowMs;
 
 function periodOf(slo) {
   if (slo.window.type === 'rolling') return slo.window.days * DAY_MS;
