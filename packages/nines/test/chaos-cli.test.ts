@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/main.js';
 import { clockText, createProgress } from '../src/progress.js';
+import { ninesIn as nines } from './in-process.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -15,21 +15,6 @@ async function folder(files: Record<string, string>): Promise<string> {
   dirs.push(dir);
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
-}
-
-async function nines(cwd: string, ...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    cwd,
-  });
-  return { code, out, err };
 }
 
 const quick = `title: Nothing to break

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/main.js';
+import { ninesIn } from './in-process.js';
 
-async function nines(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    cwd: process.cwd(),
-  });
-  return { code, out, err };
-}
+const nines = (...args: string[]) => ninesIn(process.cwd(), ...args);
 
 describe('nines demo (command line)', () => {
   it('answers --help with what it runs, its options and exit codes', async () => {
