@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '@nines/resilience';
+import { ManualClock } from '@nines/resilience';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodeOf, type Journal } from '../src/experiment/journal.js';
 import { loadExperiment } from '../src/experiment/load.js';
@@ -13,39 +13,6 @@ import { type RunEvent, runExperiment } from '../src/experiment/runner.js';
 import { createProxyAdmin } from '../src/proxy/admin.js';
 import { createProxyRegistry } from '../src/proxy/registry.js';
 import type { ProxyRegistry } from '../src/proxy/types.js';
-
-/** A clock whose time moves only when the test advances it. */
-function manualClock() {
-  let now = Date.parse('2026-11-27T00:00:00Z');
-  let seq = 0;
-  const timers = new Map<number, { at: number; cb: () => void }>();
-  const clock: Clock & { advance(ms: number): void; pending(): number } = {
-    now: () => now,
-    setTimeout(cb, ms) {
-      const id = ++seq;
-      timers.set(id, { at: now + ms, cb });
-      return id as never;
-    },
-    clearTimeout(h) {
-      timers.delete(h as unknown as number);
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const due = [...timers.entries()]
-          .filter(([, t]) => t.at <= end)
-          .sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        now = Math.max(now, due[1].at);
-        due[1].cb();
-      }
-      now = end;
-    },
-    pending: () => timers.size,
-  };
-  return clock;
-}
 
 /** Polls (bounded, real time) until `fn` is true. */
 async function until(fn: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -104,7 +71,7 @@ const hypothesis = `hypothesis:
 `;
 
 function start(exp: Awaited<ReturnType<typeof experiment>>, signal?: AbortSignal) {
-  const clock = manualClock();
+  const clock = new ManualClock(Date.parse('2026-11-27T00:00:00Z'));
   const events: RunEvent[] = [];
   const done = runExperiment(exp, {
     clock,
@@ -134,7 +101,7 @@ rollbacks:
     expect(registry.toxics('store')[0]!.ttl_ms).toBeLessThanOrEqual(600_000);
     // Three checks while the pause lasts, on the hypothesis' own period.
     for (let i = 0; i < 10; i++) {
-      run.clock.advance(1000);
+      await run.clock.advance(1000);
       await new Promise((r) => setTimeout(r, 20));
     }
     const journal = await run.done;
@@ -189,7 +156,7 @@ method:
     const run = start(exp);
     await run.stepStarted('wait');
     status = 500;
-    run.clock.advance(1000);
+    await run.clock.advance(1000);
     const journal = await run.done;
     expect(journal.status).toBe('completed');
     expect(journal.deviated).toBe(true);
@@ -223,7 +190,7 @@ method:
     expect(registry.get('store').enabled).toBe(false);
     expect(journalSoFar(run.events)).toBe(0);
     status = 500; // the guard "store answers 200" no longer holds
-    run.clock.advance(1000);
+    await run.clock.advance(1000);
     const journal = await run.done;
     expect(journal.status).toBe('aborted');
     expect(exitCodeOf(journal)).toBe(3);
@@ -302,10 +269,10 @@ rollbacks:
         .map((t) => t.type)
         .sort(),
     ).toEqual(['latency', 'timeout']);
-    run.clock.advance(5000);
+    await run.clock.advance(5000);
     await until(() => registry.toxics('store').length === 1, 'the latency toxic to go');
     expect(registry.toxics('store')[0]!.type).toBe('timeout');
-    run.clock.advance(5000);
+    await run.clock.advance(5000);
     const journal = await run.done;
     expect(journal.run.map((r) => `${r.name}:${r.type}`)).toEqual([
       'short:add-latency',
@@ -333,11 +300,11 @@ method:
     // Stage 1 holds; the system "breaks" in stage 2.
     await until(() => waits(run.events) === 1, 'stage 1');
     seen.push(registry.toxics('store')[0]!.toxicity);
-    run.clock.advance(1000);
+    await run.clock.advance(1000);
     await until(() => waits(run.events) === 2, 'stage 2');
     seen.push(registry.toxics('store')[0]!.toxicity);
     status = 500;
-    run.clock.advance(1000);
+    await run.clock.advance(1000);
     const journal = await journalPromise;
     expect(seen).toEqual([0.1, 0.5]);
     expect(journal.stages.map((s) => [s.share, s.deviated])).toEqual([
