@@ -317,15 +317,16 @@ class Reader {
 
   duration(v: Value, rule: { min?: number } = {}): number {
     const raw = v.scalar;
-    let ms: number | undefined;
     if (typeof raw === 'number') {
       v.fail(
         `write a duration with its unit (e.g. ${raw}s or ${raw}ms), got the bare number ${raw}`,
       );
     }
     const seconds = parseSeconds(this.string(v));
-    if (seconds !== undefined) ms = Math.round(seconds * 1000);
-    if (ms === undefined) return v.fail(`"${v.text}" is not a duration (e.g. 500ms, 5s, 2m, 1h)`);
+    if (seconds === undefined) {
+      return v.fail(`"${v.text}" is not a duration (e.g. 500ms, 5s, 2m, 1h)`);
+    }
+    const ms = Math.round(seconds * 1000);
     if (rule.min !== undefined && ms < rule.min) {
       return v.fail(`must be at least ${rule.min} ms, got ${v.text}`);
     }

@@ -40,7 +40,7 @@ function round(n: number): number {
 
 /**
  * Runs one probe (a hypothesis probe, or an abort condition: a guard that must keep holding).
- * does not trip. A probe with `within` is retried until it passes or the time is up.
+ * A probe with `within` is retried until it passes or the time is up.
  */
 export async function evaluateProbe(
   probe: Probe,
